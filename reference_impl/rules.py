@@ -1,0 +1,417 @@
+"""The Nat acceptance rules: a request body in, an accepted event or a rejection out.
+
+Pure and total: no HTTP, no database, and no JSON value makes them raise. The regular expressions
+for emails and timestamps are read from the published schema (`nat-accepted.json`), so the rules
+and the schema cannot drift apart on them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from schemas import ACCEPTED, load_schema
+
+__all__ = [
+    "DESCRIPTION_SOURCES",
+    "EMAIL_PLACES",
+    "MAX_BODY_BYTES",
+    "MAX_MESSAGE_ID_LENGTH",
+    "STANDARD_DESCRIPTION",
+    "Accepted",
+    "Issue",
+    "Rejected",
+    "contact_key_of",
+    "evaluate",
+    "parse_body",
+    "parse_timestamp",
+]
+
+#: Segment's per-event limit; a larger body is refused before it is parsed (413).
+MAX_BODY_BYTES = 32 * 1024
+#: Segment's limit on `messageId`.
+MAX_MESSAGE_ID_LENGTH = 100
+#: The timeline description when the call carries no usable url or event.
+STANDARD_DESCRIPTION = "Identified via Segment"
+#: Where the email is looked for, in order; the first one present (not null) is the contact's.
+EMAIL_PLACES: tuple[str, ...] = ("traits.email", "context.traits.email", "email")
+#: Where the description is looked for, in order; the last one is the fallback.
+DESCRIPTION_SOURCES: tuple[str, ...] = ("page.url", "context.page.url", "url", "event", "standard")
+
+_URL_PLACES = ("page.url", "context.page.url", "url")
+_CONTAINERS = ("traits", "context", "page", "context.traits", "context.page")
+_TIMESTAMP_EXAMPLE = "2020-05-31T17:55:47.263Z"
+_EMAIL_PLACES_TEXT = "traits.email (recommended), context.traits.email or top-level email"
+
+_DEFS = load_schema(ACCEPTED)["$defs"]
+_EMAIL_RE = re.compile(_DEFS["email"]["pattern"])
+_EMAIL_MAX_LENGTH: int = _DEFS["email"]["maxLength"]
+_TIMESTAMP_RE = re.compile(_DEFS["timestamp"]["pattern"])
+_TIMESTAMP_PARTS = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem with one field: an error rejects the call, a warning reports skipped data."""
+
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A call Nat accepts: what goes on the contact's timeline and user properties."""
+
+    contact_key: str
+    email_field: str
+    occurred_at: datetime
+    day: date
+    description: str
+    description_source: str
+    traits: dict[str, Any]
+    message_id: str | None
+    warnings: tuple[Issue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A call Nat refuses, with the status Segment understands and a body that says why."""
+
+    status: int
+    message: str
+    errors: tuple[Issue, ...] = field(default=())
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message, "errors": [issue.as_dict() for issue in self.errors]}
+
+
+def _reject(status: int, *errors: Issue) -> Rejected:
+    return Rejected(status, "; ".join(error.message for error in errors), errors)
+
+
+def parse_body(body: bytes, content_type: str | None = None) -> Any | Rejected:
+    """Decode a request body as Segment sends it: at most 32 KB of JSON, declared as JSON if at all."""
+    if content_type and not _is_json_media_type(content_type):
+        return _reject(
+            415,
+            Issue(
+                "body",
+                "unsupported_media_type",
+                f"Content-Type {content_type.split(';')[0].strip()!r} is not JSON: "
+                "send application/json",
+            ),
+        )
+    if len(body) > MAX_BODY_BYTES:
+        return _reject(
+            413,
+            Issue(
+                "body",
+                "too_large",
+                f"Body is {len(body)} bytes: Segment events are at most {MAX_BODY_BYTES} bytes",
+            ),
+        )
+    if not body.strip():
+        return _reject(400, Issue("body", "empty", "Empty body: send one JSON object"))
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        return _reject(400, Issue("body", "not_json", f"Body is not valid JSON: {error}"))
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def evaluate(payload: Any, *, day_zone: tzinfo = UTC) -> Accepted | Rejected:
+    """Apply the Nat contract to one decoded message. `day_zone` decides which calendar day counts."""
+    if not isinstance(payload, dict):
+        return _reject(
+            400,
+            Issue("body", "not_object", f"Body must be a JSON object, got {_json_type(payload)}"),
+        )
+    type_rejection = _check_type(payload.get("type"))
+    if type_rejection is not None:
+        return type_rejection
+
+    errors: list[Issue] = []
+    containers = _containers(payload, errors)
+    email_field, contact_key = _find_contact(payload, containers, errors)
+    occurred_at = _check_timestamp(payload.get("timestamp"), errors)
+    message_id = _check_message_id(payload.get("messageId"), errors)
+    if errors:
+        return _reject(400, *errors)
+    assert contact_key is not None and occurred_at is not None and email_field is not None
+
+    warnings: list[Issue] = []
+    description_source, description = _describe(payload, containers, warnings)
+    traits = containers["traits"]
+    return Accepted(
+        contact_key=contact_key,
+        email_field=email_field,
+        occurred_at=occurred_at,
+        day=occurred_at.astimezone(day_zone).date(),
+        description=description,
+        description_source=description_source,
+        traits=dict(traits) if traits else {},
+        message_id=message_id,
+        warnings=tuple(warnings),
+    )
+
+
+def _check_type(message_type: Any) -> Rejected | None:
+    if message_type is None:
+        return _reject(
+            400, Issue("type", "missing", 'Missing type: Nat accepts identify calls ("type": "identify")')
+        )
+    if not isinstance(message_type, str):
+        return _reject(
+            400,
+            Issue(
+                "type",
+                "invalid_type",
+                f'type must be the string "identify", got {_json_type(message_type)}',
+            ),
+        )
+    if not (message_type.isascii() and message_type.lower() == "identify"):
+        return _reject(
+            501,
+            Issue(
+                "type",
+                "unsupported_type",
+                f"Nat only accepts identify calls, not {_shorten(message_type)!r}",
+            ),
+        )
+    return None
+
+
+def _containers(payload: dict[str, Any], errors: list[Issue]) -> dict[str, dict[str, Any] | None]:
+    """The nested objects the rules read; null counts as absent, any other non-object is an error."""
+    found: dict[str, dict[str, Any] | None] = {}
+    for path in _CONTAINERS:
+        parent_path, _, key = path.rpartition(".")
+        parent = found.get(parent_path) if parent_path else payload
+        value = parent.get(key) if parent else None
+        if value is None or isinstance(value, dict):
+            found[path] = value
+        else:
+            found[path] = None
+            errors.append(
+                Issue(path, "invalid_type", f"{path} must be an object, got {_json_type(value)}")
+            )
+    return found
+
+
+def _find_contact(
+    payload: dict[str, Any], containers: dict[str, dict[str, Any] | None], errors: list[Issue]
+) -> tuple[str | None, str | None]:
+    """The first email present (not null), and its contact key; an error if none or not valid."""
+    for place in EMAIL_PLACES:
+        parent_path, _, key = place.rpartition(".")
+        parent = containers[parent_path] if parent_path else payload
+        value = parent.get(key) if parent else None
+        if value is None:
+            continue
+        problem = _email_problem(value)
+        if problem is None:
+            return place, contact_key_of(value)
+        code = "invalid_type" if not isinstance(value, str) else "invalid_format"
+        errors.append(Issue(place, code, f"{place} {problem}"))
+        return None, None
+    errors.append(
+        Issue(
+            "traits.email",
+            "missing",
+            f"Missing email address: put it in {_EMAIL_PLACES_TEXT}",
+        )
+    )
+    return None, None
+
+
+def contact_key_of(email: str) -> str:
+    """The key that makes case and surrounding-space variants of one address one contact."""
+    return email.strip(" \t").lower()
+
+
+def _email_problem(value: Any) -> str | None:
+    """None for a valid address; otherwise what is wrong with it, in words."""
+    if not isinstance(value, str):
+        return f"must be a string holding an email address, got {_json_type(value)}"
+    if len(value) <= _EMAIL_MAX_LENGTH and "\n" not in value and _EMAIL_RE.match(value):
+        return None
+    shown = _shorten(value)
+    address = value.strip(" \t")
+    if not address:
+        reason = "is empty"
+    elif len(value) > _EMAIL_MAX_LENGTH:
+        reason = f"is {len(value)} characters long (at most {_EMAIL_MAX_LENGTH})"
+    elif address.count("@") != 1:
+        reason = "must contain exactly one '@'"
+    elif "." not in address.rpartition("@")[2]:
+        reason = "needs a domain with a dot, like example.com"
+    else:
+        reason = "has characters or dots where an address cannot have them"
+    return f"is not a valid email address: {shown!r} {reason} (expected name@example.com)"
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """The UTC instant of an RFC 3339 date-time with a zone, or None when it is not one."""
+    if "\n" in value or not _TIMESTAMP_RE.match(value):
+        return None
+    parts = _TIMESTAMP_PARTS.match(value)
+    if parts is None:  # pragma: no cover - the schema pattern above already matched
+        return None
+    year, month, day, hour, minute, second, fraction, sign, off_hours, off_minutes = parts.groups()
+    offset = timedelta(0)
+    if sign:
+        offset = timedelta(hours=int(off_hours), minutes=int(off_minutes))
+        offset = -offset if sign == "-" else offset
+    microsecond = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        moment = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), microsecond,
+            tzinfo=timezone(offset),
+        )
+    except ValueError:
+        return None
+    return moment.astimezone(UTC)
+
+
+def _check_timestamp(value: Any, errors: list[Issue]) -> datetime | None:
+    if value is None:
+        errors.append(
+            Issue(
+                "timestamp",
+                "missing",
+                f"Missing timestamp: send an RFC 3339 date-time with a zone, like {_TIMESTAMP_EXAMPLE}",
+            )
+        )
+        return None
+    if not isinstance(value, str):
+        errors.append(
+            Issue(
+                "timestamp",
+                "invalid_type",
+                f"timestamp must be a string like {_TIMESTAMP_EXAMPLE}, got {_json_type(value)}",
+            )
+        )
+        return None
+    moment = parse_timestamp(value)
+    if moment is None:
+        errors.append(Issue("timestamp", "invalid_format", _timestamp_problem(value)))
+    return moment
+
+
+def _timestamp_problem(value: str) -> str:
+    shown = _shorten(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?", value.strip()):
+        reason = "has no time zone"
+    elif _TIMESTAMP_RE.match(value):
+        reason = "is not a real date and time"
+    else:
+        reason = "is not an RFC 3339 date-time (years 1000-2999)"
+    return (
+        f"timestamp {shown!r} {reason}: send an RFC 3339 date-time with Z or an offset, "
+        f"like {_TIMESTAMP_EXAMPLE} or 2020-05-31T19:55:47+02:00"
+    )
+
+
+def _check_message_id(value: Any, errors: list[Issue]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(
+            Issue(
+                "messageId",
+                "invalid_type",
+                f"messageId must be a string, got {_json_type(value)}",
+            )
+        )
+        return None
+    if len(value) > MAX_MESSAGE_ID_LENGTH:
+        errors.append(
+            Issue(
+                "messageId",
+                "too_long",
+                f"messageId is {len(value)} characters long (at most {MAX_MESSAGE_ID_LENGTH})",
+            )
+        )
+        return None
+    return value
+
+
+def _describe(
+    payload: dict[str, Any], containers: dict[str, dict[str, Any] | None], warnings: list[Issue]
+) -> tuple[str, str]:
+    """(source, text) of the timeline description; unusable optional values become warnings."""
+    for place in _URL_PLACES:
+        parent_path, _, key = place.rpartition(".")
+        parent = containers[parent_path] if parent_path else payload
+        value = parent.get(key) if parent else None
+        if value is None:
+            continue
+        if isinstance(value, str) and _is_absolute_http_url(value):
+            return place, value
+        warnings.append(
+            Issue(
+                place,
+                "ignored_url",
+                f"{place} ignored: {_shorten(value)!r} is not an absolute http(s) URL",
+            )
+        )
+    event = payload.get("event")
+    if isinstance(event, str) and event.strip():
+        return "event", event
+    if event is not None:
+        warnings.append(
+            Issue("event", "ignored_event", f"event ignored: {_shorten(event)!r} is not a non-empty string")
+        )
+    return "standard", STANDARD_DESCRIPTION
+
+
+def _is_absolute_http_url(value: str) -> bool:
+    if any(character.isspace() for character in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__  # pragma: no cover - JSON has no other types
+
+
+def _shorten(value: Any, limit: int = 60) -> str:
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = orjson.dumps(value).decode()
+        except TypeError:  # integers beyond 64 bits, NaN from a non-JSON caller
+            text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
