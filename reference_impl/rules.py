@@ -101,7 +101,7 @@ def _reject(status: int, *errors: Issue) -> Rejected:
 
 
 def parse_body(body: bytes, content_type: str | None = None) -> Any | Rejected:
-    """Decode a request body as Segment sends it: at most 32 KB of JSON, declared as JSON if at all."""
+    """Decode a body as Segment sends it: at most 32 KB of JSON, declared as JSON if at all."""
     if content_type and not _is_json_media_type(content_type):
         return _reject(
             415,
@@ -135,7 +135,7 @@ def _is_json_media_type(content_type: str) -> bool:
 
 
 def evaluate(payload: Any, *, day_zone: tzinfo = UTC) -> Accepted | Rejected:
-    """Apply the Nat contract to one decoded message. `day_zone` decides which calendar day counts."""
+    """Apply the Nat contract to one decoded message; `day_zone` decides which day counts."""
     if not isinstance(payload, dict):
         return _reject(
             400,
@@ -173,7 +173,10 @@ def evaluate(payload: Any, *, day_zone: tzinfo = UTC) -> Accepted | Rejected:
 def _check_type(message_type: Any) -> Rejected | None:
     if message_type is None:
         return _reject(
-            400, Issue("type", "missing", 'Missing type: Nat accepts identify calls ("type": "identify")')
+            400,
+            Issue(
+                "type", "missing", 'Missing type: Nat accepts identify calls ("type": "identify")'
+            ),
         )
     if not isinstance(message_type, str):
         return _reject(
@@ -197,7 +200,7 @@ def _check_type(message_type: Any) -> Rejected | None:
 
 
 def _containers(payload: dict[str, Any], errors: list[Issue]) -> dict[str, dict[str, Any] | None]:
-    """The nested objects the rules read; null counts as absent, any other non-object is an error."""
+    """The nested objects the rules read; null is absent, any other non-object an error."""
     found: dict[str, dict[str, Any] | None] = {}
     for path in _CONTAINERS:
         parent_path, _, key = path.rpartition(".")
@@ -280,7 +283,13 @@ def parse_timestamp(value: str) -> datetime | None:
     microsecond = int((fraction or "0")[:6].ljust(6, "0"))
     try:
         moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), microsecond,
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            microsecond,
             tzinfo=timezone(offset),
         )
     except ValueError:
@@ -294,7 +303,8 @@ def _check_timestamp(value: Any, errors: list[Issue]) -> datetime | None:
             Issue(
                 "timestamp",
                 "missing",
-                f"Missing timestamp: send an RFC 3339 date-time with a zone, like {_TIMESTAMP_EXAMPLE}",
+                "Missing timestamp: send an RFC 3339 date-time with a zone, "
+                f"like {_TIMESTAMP_EXAMPLE}",
             )
         )
         return None
@@ -375,7 +385,11 @@ def _describe(
         return "event", event
     if event is not None:
         warnings.append(
-            Issue("event", "ignored_event", f"event ignored: {_shorten(event)!r} is not a non-empty string")
+            Issue(
+                "event",
+                "ignored_event",
+                f"event ignored: {_shorten(event)!r} is not a non-empty string",
+            )
         )
     return "standard", STANDARD_DESCRIPTION
 
