@@ -1,0 +1,26 @@
+"""The `nat-harness` command line: thin commands that parse options and call the library."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+
+from harness.cli._app import app
+from harness.errors import HarnessError
+
+# Each module registers its commands on `app` when imported.
+from harness.cli import serve  # noqa: F401  isort: skip
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the `nat-harness` script: errors are printed as messages, not tracebacks."""
+    try:
+        app()
+    except HarnessError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

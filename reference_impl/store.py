@@ -1,0 +1,243 @@
+"""The contact store: timelines, user properties and processed messageIds in SQLite.
+
+Each accepted event is recorded in one `BEGIN IMMEDIATE` transaction that decides idempotency,
+the one-entry-per-day rule and property updates together, so the rules hold across threads and
+across server processes that share the database file. A unique key on (contact, day) enforces the
+daily entry in the database itself.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from reference_impl.rules import Accepted
+
+__all__ = ["Receipt", "Store"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS contacts (
+    contact     TEXT PRIMARY KEY,
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS timeline (
+    id                 INTEGER PRIMARY KEY,
+    contact            TEXT NOT NULL REFERENCES contacts(contact),
+    day                TEXT NOT NULL,
+    occurred_at        TEXT NOT NULL,
+    description        TEXT NOT NULL,
+    description_source TEXT NOT NULL,
+    message_id         TEXT,
+    UNIQUE (contact, day)
+);
+CREATE TABLE IF NOT EXISTS properties (
+    contact  TEXT NOT NULL REFERENCES contacts(contact),
+    name     TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    set_at   TEXT NOT NULL,
+    PRIMARY KEY (contact, name)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    message_id  TEXT PRIMARY KEY,
+    answer      BLOB NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The destination's answer to an accepted event, as stored for replays."""
+
+    outcome: str
+    contact: str
+    entry_id: int
+    day: str
+    description: str
+    description_source: str
+    message_id: str | None
+    replayed: bool
+    warnings: tuple[dict[str, str], ...]
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "contact": self.contact,
+            "entry_id": self.entry_id,
+            "day": self.day,
+            "description": self.description,
+            "description_source": self.description_source,
+            "message_id": self.message_id,
+            "replayed": self.replayed,
+            "warnings": list(self.warnings),
+        }
+
+
+def _instant(moment: datetime) -> str:
+    """A UTC instant as fixed-width text, so string order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Store:
+    """Contacts, their daily timeline entries and user properties, in one SQLite database.
+
+    `path` is a file (shared safely by several processes) or ':memory:' (one process only).
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a committed transaction survives the process being killed.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        with self._transaction() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, serialised across threads (lock) and processes (IMMEDIATE)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def record(self, event: Accepted) -> Receipt:
+        """Apply an accepted event: replay, or add the day's entry if new, and update properties."""
+        with self._transaction() as db:
+            if event.message_id is not None:
+                row = db.execute(
+                    "SELECT answer FROM messages WHERE message_id = ?", (event.message_id,)
+                ).fetchone()
+                if row is not None:
+                    first = orjson.loads(row[0])
+                    return Receipt(
+                        **{**first, "replayed": True, "warnings": tuple(first["warnings"])}
+                    )
+
+            occurred_at = _instant(event.occurred_at)
+            day = event.day.isoformat()
+            db.execute(
+                "INSERT INTO contacts (contact, created_at) VALUES (?, ?) "
+                "ON CONFLICT (contact) DO NOTHING",
+                (event.contact_key, _instant(datetime.now(UTC))),
+            )
+            created = db.execute(
+                "INSERT INTO timeline "
+                "(contact, day, occurred_at, description, description_source, message_id) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (contact, day) DO NOTHING "
+                "RETURNING id, description, description_source",
+                (
+                    event.contact_key,
+                    day,
+                    occurred_at,
+                    event.description,
+                    event.description_source,
+                    event.message_id,
+                ),
+            ).fetchone()
+            entry = (
+                created
+                or db.execute(
+                    "SELECT id, description, description_source FROM timeline "
+                    "WHERE contact = ? AND day = ?",
+                    (event.contact_key, day),
+                ).fetchone()
+            )
+            if event.traits:
+                db.executemany(
+                    "INSERT INTO properties (contact, name, value, set_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (contact, name) DO UPDATE "
+                    "SET value = excluded.value, set_at = excluded.set_at "
+                    "WHERE excluded.set_at >= properties.set_at",
+                    [
+                        (event.contact_key, name, orjson.dumps(value), occurred_at)
+                        for name, value in event.traits.items()
+                    ],
+                )
+            receipt = Receipt(
+                outcome="created" if created else "deduplicated",
+                contact=event.contact_key,
+                entry_id=entry[0],
+                day=day,
+                description=entry[1],
+                description_source=entry[2],
+                message_id=event.message_id,
+                replayed=False,
+                warnings=tuple(warning.as_dict() for warning in event.warnings),
+            )
+            if event.message_id is not None:
+                db.execute(
+                    "INSERT INTO messages (message_id, answer) VALUES (?, ?)",
+                    (event.message_id, orjson.dumps(receipt.body())),
+                )
+            return receipt
+
+    def contact(self, contact_key: str) -> dict[str, Any] | None:
+        """The contact with its user properties and entry count, or None if it is unknown."""
+        with self._lock:
+            if not self._db.execute(
+                "SELECT 1 FROM contacts WHERE contact = ?", (contact_key,)
+            ).fetchone():
+                return None
+            properties = {
+                name: {"value": orjson.loads(value), "set_at": set_at}
+                for name, value, set_at in self._db.execute(
+                    "SELECT name, value, set_at FROM properties WHERE contact = ? ORDER BY name",
+                    (contact_key,),
+                )
+            }
+            (entries,) = self._db.execute(
+                "SELECT count(*) FROM timeline WHERE contact = ?", (contact_key,)
+            ).fetchone()
+        return {"contact": contact_key, "properties": properties, "entries": entries}
+
+    def timeline(self, contact_key: str) -> list[dict[str, Any]] | None:
+        """The contact's timeline entries, oldest day first, or None if it is unknown."""
+        with self._lock:
+            if not self._db.execute(
+                "SELECT 1 FROM contacts WHERE contact = ?", (contact_key,)
+            ).fetchone():
+                return None
+            rows = self._db.execute(
+                "SELECT id, day, occurred_at, description, description_source, message_id "
+                "FROM timeline WHERE contact = ? ORDER BY day, id",
+                (contact_key,),
+            ).fetchall()
+        columns = ("id", "day", "occurred_at", "description", "description_source", "message_id")
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        """How many contacts, timeline entries and processed messageIds the store holds."""
+        with self._lock:
+            return {
+                table: self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("contacts", "timeline", "messages")
+            }
+
+    def reset(self) -> None:
+        """Forget everything (the read API's POST /reset)."""
+        with self._transaction() as db:
+            for table in ("messages", "properties", "timeline", "contacts"):
+                db.execute(f"DELETE FROM {table}")

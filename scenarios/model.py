@@ -1,0 +1,144 @@
+"""The records a scenario is made of: the request to send and the outcome the contract expects.
+
+Scenarios are data: the generator makes them, the harness sends them, and neither the request nor
+the expectation knows anything about HTTP clients or servers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+__all__ = ["Auth", "Expect", "Outcome", "Request", "Scenario", "Sequence", "SequenceExpect"]
+
+#: How a request authenticates: the target's key as Basic (Segment's way) or Bearer, none, or a
+#: wrong key. The key itself is supplied by whoever sends the request.
+Auth = Literal["basic", "bearer", "none", "wrong"]
+#: What the destination does with a call: makes the day's entry, finds one already there, or
+#: refuses the call (any non-2xx status).
+Outcome = Literal["created", "deduplicated", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One POST of a Segment message to the destination."""
+
+    payload: Any = None
+    #: Raw bytes sent instead of `payload` (bodies that are not JSON, empty or oversized).
+    raw_body: bytes | None = None
+    content_type: str | None = "application/json"
+    auth: Auth = "basic"
+
+    def body(self) -> bytes:
+        """The exact bytes to send."""
+        if self.raw_body is not None:
+            return self.raw_body
+        return orjson.dumps(self.payload)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view; a raw body is given as text (bytes that are not UTF-8 are escaped)."""
+        view: dict[str, Any] = {"content_type": self.content_type, "auth": self.auth}
+        if self.raw_body is not None:
+            view["raw_body"] = self.raw_body.decode("utf-8", errors="backslashreplace")
+        return view
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """What the contract says the destination answers to one request."""
+
+    status: int
+    outcome: Outcome
+    contact: str | None = None
+    day: str | None = None
+    description: str | None = None
+    description_source: str | None = None
+    replayed: bool = False
+    #: For a rejection: the field the error must name (`traits.email`, `timestamp`, `body`, ...).
+    error_field: str | None = None
+    #: For an acceptance: fields whose optional data must come back as warnings.
+    warning_fields: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        view = {
+            "status": self.status,
+            "outcome": self.outcome,
+            "contact": self.contact,
+            "day": self.day,
+            "description": self.description,
+            "description_source": self.description_source,
+            "replayed": self.replayed,
+            "error_field": self.error_field,
+            "warning_fields": list(self.warning_fields),
+        }
+        return {key: value for key, value in view.items() if value not in (None, [])}
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One request and its expected answer, with a readable, stable id (`recommended/with-url`)."""
+
+    id: str
+    family: str
+    request: Request
+    expect: Expect
+    #: One line for people: what this scenario shows.
+    summary: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The generator's JSON Lines record: `{"scenario", "expect", "payload"}`."""
+        scenario = {"id": self.id, "family": self.family, "summary": self.summary}
+        scenario.update(self.request.to_dict())
+        return {
+            "scenario": scenario,
+            "expect": self.expect.to_dict(),
+            "payload": self.request.payload,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceExpect:
+    """What the contact's state must be after every step of a sequence has been answered."""
+
+    contact: str
+    timeline_days: tuple[str, ...]
+    #: User properties that must hold afterwards (name -> value).
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "contact": self.contact,
+            "timeline_days": list(self.timeline_days),
+            "properties": self.properties,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Sequence:
+    """Steps for one contact whose combined effect shows deduplication, idempotency or ordering.
+
+    With `concurrent` the steps are sent all at once and only the final state is checked, since
+    which one wins the race is not specified; otherwise they are sent in order and each answer is
+    checked against its step's `expect`.
+    """
+
+    id: str
+    steps: tuple[Scenario, ...]
+    final: SequenceExpect
+    concurrent: bool = False
+    summary: str = ""
+    family: str = "sequence"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sequence": {
+                "id": self.id,
+                "family": self.family,
+                "summary": self.summary,
+                "concurrent": self.concurrent,
+            },
+            "steps": [step.to_dict() for step in self.steps],
+            "final": self.final.to_dict(),
+        }
