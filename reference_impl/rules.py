@@ -26,6 +26,7 @@ __all__ = [
     "Accepted",
     "Issue",
     "Rejected",
+    "body_too_large",
     "contact_key_of",
     "evaluate",
     "parse_body",
@@ -113,20 +114,25 @@ def parse_body(body: bytes, content_type: str | None = None) -> Any | Rejected:
             ),
         )
     if len(body) > MAX_BODY_BYTES:
-        return _reject(
-            413,
-            Issue(
-                "body",
-                "too_large",
-                f"Body is {len(body)} bytes: Segment events are at most {MAX_BODY_BYTES} bytes",
-            ),
-        )
+        return body_too_large(len(body))
     if not body.strip():
         return _reject(400, Issue("body", "empty", "Empty body: send one JSON object"))
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
         return _reject(400, Issue("body", "not_json", f"Body is not valid JSON: {error}"))
+
+
+def body_too_large(size: int) -> Rejected:
+    """The 413 for a body of `size` bytes, over Segment's per-event limit."""
+    return _reject(
+        413,
+        Issue(
+            "body",
+            "too_large",
+            f"Body is {size} bytes or more: Segment events are at most {MAX_BODY_BYTES} bytes",
+        ),
+    )
 
 
 def _is_json_media_type(content_type: str) -> bool:

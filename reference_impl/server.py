@@ -1,0 +1,156 @@
+"""Running the reference destination under uvicorn: in the foreground (`nat-harness serve`), with
+several worker processes, or in a background thread for tests and the harness."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
+
+from reference_impl.app import Faults, create_app
+from reference_impl.store import Store
+
+__all__ = ["ServerConfig", "app_from_environment", "day_zone_named", "running_server", "serve"]
+
+_CONFIG_VARIABLE = "NAT_HARNESS_SERVER_CONFIG"
+
+
+def day_zone_named(name: str) -> tzinfo:
+    """The IANA time zone `name` (`UTC` by default), or ValueError saying what is accepted."""
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}: use an IANA name such as UTC, Europe/Paris "
+            "or America/New_York"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything `nat-harness serve` needs; passed to worker processes through the environment."""
+
+    api_key: str
+    db_path: str
+    host: str = "127.0.0.1"
+    port: int = 8765
+    day_timezone: str = "UTC"
+    workers: int = 1
+    access_log: bool = True
+    faults: Faults = field(default_factory=Faults)
+
+    def to_environment(self) -> str:
+        return orjson.dumps(asdict(self)).decode()
+
+    @classmethod
+    def from_environment(cls, text: str) -> ServerConfig:
+        values = orjson.loads(text)
+        return cls(**{**values, "faults": Faults(**values["faults"])})
+
+
+def app_from_environment() -> Starlette:
+    """The app factory uvicorn's worker processes call; reads the config the parent process set."""
+    config = ServerConfig.from_environment(os.environ[_CONFIG_VARIABLE])
+    return create_app(
+        Store(config.db_path),
+        config.api_key,
+        day_zone=day_zone_named(config.day_timezone),
+        faults=config.faults if config.faults.active else None,
+        access_log=config.access_log,
+    )
+
+
+def _configure_access_log(enabled: bool) -> None:
+    logger = logging.getLogger("nat_harness.access")
+    logger.setLevel(logging.INFO if enabled else logging.WARNING)
+    logger.propagate = False
+    if enabled and not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(config: ServerConfig, *, announce: bool = True) -> None:
+    """Serve until Ctrl-C or SIGTERM. Prints the URL and where the data lives once listening."""
+    day_zone_named(config.day_timezone)  # fail before binding on a bad zone
+    Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
+    Store(config.db_path).close()  # create the tables once, before any worker races to
+    _configure_access_log(config.access_log)
+    sock = _bind(config.host, config.port)
+    port = sock.getsockname()[1]
+    os.environ[_CONFIG_VARIABLE] = config.to_environment()
+    uvicorn_config = uvicorn.Config(
+        "reference_impl.server:app_from_environment",
+        factory=True,
+        workers=config.workers,
+        access_log=False,
+        log_level="warning",
+        lifespan="off",
+    )
+    if announce:
+        print(
+            f"Nat reference destination listening on {_url(config.host, port)}/segment", flush=True
+        )
+        print(f"Data: {Path(config.db_path).resolve()} (SQLite, WAL)", flush=True)
+        print(f"Workers: {config.workers}; day time zone: {config.day_timezone}", flush=True)
+    with closing(sock):
+        if config.workers > 1:
+            server = uvicorn.Server(uvicorn_config)
+            Multiprocess(uvicorn_config, target=server.run, sockets=[sock]).run()
+        else:
+            uvicorn.Server(uvicorn_config).run(sockets=[sock])
+
+
+@contextmanager
+def running_server(app: Starlette, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve `app` from a background thread on a free port; yields the base URL, stops on exit."""
+    sock = _bind(host, 0)
+    server = uvicorn.Server(
+        uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the reference destination failed to start")
+            time.sleep(0.005)
+        yield _url(host, sock.getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
