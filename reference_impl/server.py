@@ -129,8 +129,7 @@ def serve(config: ServerConfig, *, announce: bool = True) -> None:
         print(f"Workers: {config.workers}; day time zone: {config.day_timezone}", flush=True)
     with closing(sock):
         if config.workers > 1:
-            server = uvicorn.Server(uvicorn_config)
-            Multiprocess(uvicorn_config, target=server.run, sockets=[sock]).run()
+            Multiprocess(uvicorn_config, sockets=[sock]).run()
         else:
             uvicorn.Server(uvicorn_config).run(sockets=[sock])
 

@@ -12,3 +12,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+
+@app.callback()
+def _root() -> None:
+    """Test, simulate and document the Nat.app Segment destination.
+
+    Example: nat-harness run (the whole contract against a local reference destination)
+    """
