@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -104,6 +105,10 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _exit_quietly(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
 def serve(config: ServerConfig, *, announce: bool = True) -> None:
     """Serve until Ctrl-C or SIGTERM. Prints the URL and where the data lives once listening."""
     day_zone_named(config.day_timezone)  # fail before binding on a bad zone
@@ -127,6 +132,8 @@ def serve(config: ServerConfig, *, announce: bool = True) -> None:
         )
         print(f"Data: {Path(config.db_path).resolve()} (SQLite, WAL)", flush=True)
         print(f"Workers: {config.workers}; day time zone: {config.day_timezone}", flush=True)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it: let that end the process with 0.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     with closing(sock):
         if config.workers > 1:
             Multiprocess(uvicorn_config, sockets=[sock]).run()

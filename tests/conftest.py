@@ -1,0 +1,42 @@
+"""Shared fixtures: a fresh reference destination served over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from reference_impl import Store, create_app, running_server
+
+API_KEY = "test-key"
+
+
+def basic_auth(key: str = API_KEY) -> dict[str, str]:
+    """The Authorization header exactly as Segment sends it."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A store on a fresh SQLite file."""
+    fresh = Store(tmp_path / "nat.db")
+    yield fresh
+    fresh.close()
+
+
+@pytest.fixture
+def destination_url(store: Store) -> Iterator[str]:
+    """Base URL of the destination served by uvicorn on a free loopback port."""
+    with running_server(create_app(store, API_KEY)) as url:
+        yield url
+
+
+@pytest.fixture
+def http(destination_url: str) -> Iterator[requests.Session]:
+    """A requests session against the served destination, authenticated as Segment would be."""
+    with requests.Session() as session:
+        session.headers.update(basic_auth())
+        yield session

@@ -1,0 +1,93 @@
+"""The store keeps one entry per contact and day, replays messageIds, and orders properties by time,
+across threads and across processes sharing the database file."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from reference_impl.rules import Accepted, evaluate
+from reference_impl.store import Store
+
+
+def event(timestamp: str = "2020-05-31T17:55:47Z", **fields: Any) -> Accepted:
+    payload = {"type": "identify", "timestamp": timestamp, "email": "ana@example.com", **fields}
+    verdict = evaluate(payload)
+    assert isinstance(verdict, Accepted), verdict
+    return verdict
+
+
+def test_first_event_of_the_day_creates_the_entry_and_keeps_its_description(store: Store) -> None:
+    first = store.record(event(event="Signed up"))
+    again = store.record(event("2020-05-31T20:00:00Z", event="Logged in"))
+    assert (first.outcome, again.outcome) == ("created", "deduplicated")
+    assert again.entry_id == first.entry_id
+    assert again.description == "Signed up"
+    assert [e["description"] for e in store.timeline("ana@example.com") or []] == ["Signed up"]
+
+
+def test_another_day_gets_another_entry(store: Store) -> None:
+    store.record(event("2020-05-31T23:59:59Z"))
+    store.record(event("2020-06-01T00:00:00Z"))
+    assert [e["day"] for e in store.timeline("ana@example.com") or []] == [
+        "2020-05-31",
+        "2020-06-01",
+    ]
+
+
+def test_a_repeated_message_id_replays_the_first_answer_and_changes_nothing(store: Store) -> None:
+    first = store.record(event(messageId="m-1", traits={"plan": "pro"}))
+    replay = store.record(event("2020-06-02T00:00:00Z", messageId="m-1", traits={"plan": "free"}))
+    assert replay.replayed and not first.replayed
+    assert {**replay.body(), "replayed": False} == first.body()
+    assert store.counts() == {"contacts": 1, "timeline": 1, "messages": 1}
+    assert (store.contact("ana@example.com") or {})["properties"]["plan"]["value"] == "pro"
+
+
+def test_the_latest_timestamp_wins_whatever_the_arrival_order(store: Store) -> None:
+    store.record(event("2020-05-31T12:00:00Z", traits={"in_audience": False}))
+    store.record(event("2020-05-31T09:00:00Z", traits={"in_audience": True}))
+    properties = (store.contact("ana@example.com") or {})["properties"]
+    assert properties["in_audience"] == {"value": False, "set_at": "2020-05-31T12:00:00.000000Z"}
+
+
+def test_reset_forgets_everything(store: Store) -> None:
+    store.record(event(messageId="m-1"))
+    store.reset()
+    assert store.counts() == {"contacts": 0, "timeline": 0, "messages": 0}
+    assert store.timeline("ana@example.com") is None
+    assert store.record(event(messageId="m-1")).outcome == "created"
+
+
+def test_unknown_contacts_are_none(store: Store) -> None:
+    assert store.contact("nobody@example.com") is None
+    assert store.timeline("nobody@example.com") is None
+
+
+def test_32_threads_recording_one_contact_and_day_make_one_entry(store: Store) -> None:
+    with ThreadPoolExecutor(32) as pool:
+        receipts = list(pool.map(lambda i: store.record(event(messageId=f"t-{i}")), range(32)))
+    assert sorted(r.outcome for r in receipts).count("created") == 1
+    assert len({r.entry_id for r in receipts}) == 1
+    assert store.counts()["timeline"] == 1
+
+
+def _record_in_another_process(db_path: str, worker: int) -> str:
+    store = Store(db_path)
+    try:
+        return store.record(event(messageId=f"p-{worker}")).outcome
+    finally:
+        store.close()
+
+
+def test_processes_sharing_the_file_make_one_entry(tmp_path: Path) -> None:
+    db_path = str(tmp_path / "shared.db")
+    Store(db_path).close()
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        outcomes = pool.starmap(_record_in_another_process, [(db_path, i) for i in range(8)])
+    assert outcomes.count("created") == 1
+    reopened = Store(db_path)
+    assert reopened.counts() == {"contacts": 1, "timeline": 1, "messages": 8}
+    reopened.close()
