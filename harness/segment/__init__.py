@@ -1,0 +1,54 @@
+"""Segment's side of the pipe, locally: tracking API, pipeline, delivery with retries and faults,
+a virtual clock, and Engage audience syncs."""
+
+from harness.segment.clock import Agenda, VirtualClock, format_instant, parse_time_scale
+from harness.segment.delivery import DEFAULT_TIMEOUT, Delivery, Destination, segment_headers
+from harness.segment.faults import DeliveryFaults
+from harness.segment.ingest import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+    MAX_EVENT_BYTES,
+    create_ingest_app,
+)
+from harness.segment.journal import STATUSES, Journal, JournalEntry
+from harness.segment.pipeline import DAY, MESSAGE_TYPES, NAT_NAMES, Filtered, Forward, Pipeline
+from harness.segment.retry import FOUR_HOURS, RetryPolicy, Verdict, classify
+from harness.segment.simulator import (
+    Simulator,
+    SimulatorConfig,
+    embedded_destination,
+    running_simulator,
+)
+
+__all__ = [
+    "DAY",
+    "DEFAULT_TIMEOUT",
+    "FOUR_HOURS",
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_EVENTS",
+    "MAX_EVENT_BYTES",
+    "MESSAGE_TYPES",
+    "NAT_NAMES",
+    "STATUSES",
+    "Agenda",
+    "Delivery",
+    "DeliveryFaults",
+    "Destination",
+    "Filtered",
+    "Forward",
+    "Journal",
+    "JournalEntry",
+    "Pipeline",
+    "RetryPolicy",
+    "Simulator",
+    "SimulatorConfig",
+    "Verdict",
+    "VirtualClock",
+    "classify",
+    "create_ingest_app",
+    "embedded_destination",
+    "format_instant",
+    "parse_time_scale",
+    "running_simulator",
+    "segment_headers",
+]

@@ -1,0 +1,309 @@
+"""Delivering events to a destination the way Segment does: one POST per event, N at a time,
+retried on the virtual clock until delivered, discarded, or four hours have passed.
+
+Each worker thread keeps one keep-alive `http.client` connection: measured here, it posts about
+3.5x as fast as `requests.Session` (see bench/bench_segment.py), which matters at concurrency 32.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import random
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+
+from harness.errors import UsageError
+from harness.segment.clock import Agenda, VirtualClock, format_instant
+from harness.segment.faults import DeliveryFaults
+from harness.segment.journal import Journal
+from harness.segment.pipeline import Forward
+from harness.segment.retry import RetryPolicy, classify
+
+__all__ = ["DEFAULT_TIMEOUT", "Delivery", "Destination", "segment_headers"]
+
+#: Segment's timeout for one delivery attempt, in (real) seconds.
+DEFAULT_TIMEOUT = 5.0
+#: The path the reference destination takes events on, used when a URL names no path.
+_DEFAULT_PATH = "/segment"
+_DETAIL_LIMIT = 300
+
+
+def segment_headers(api_key: str, settings: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The headers Segment sends a partner destination (CONTRACT A.1)."""
+    shown_settings = {name: value for name, value in (settings or {}).items() if name != "apiKey"}
+    return {
+        "Authorization": "Basic " + base64.b64encode(f"{api_key}:".encode()).decode("ascii"),
+        "Content-Type": "application/json",
+        "User-Agent": "Segment.io/1.0",
+        "Accept": "*/*",
+        "Cache-Control": "no-cache",
+        "X-Segment-Settings": base64.b64encode(orjson.dumps(shown_settings)).decode("ascii"),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where events go: the endpoint URL, the destination's API key, the per-attempt timeout."""
+
+    url: str
+    api_key: str
+    timeout: float = DEFAULT_TIMEOUT
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def at(cls, url: str, api_key: str, *, timeout: float = DEFAULT_TIMEOUT) -> Destination:
+        """A destination from what a user typed: a URL without a path means `/segment` on it."""
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(
+                f"--destination {url!r} is not an http(s) URL: give the endpoint Segment posts "
+                "to, such as http://127.0.0.1:8765/segment"
+            )
+        if not api_key:
+            raise UsageError("no API key: pass --api-key with the destination's API key")
+        if not timeout > 0:
+            raise UsageError(f"the delivery timeout must be positive seconds, got {timeout}")
+        path = parts.path if parts.path not in ("", "/") else _DEFAULT_PATH
+        endpoint = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+        return cls(endpoint, api_key, timeout)
+
+    @property
+    def base_url(self) -> str:
+        """The URL the reference destination's read API hangs off (the endpoint minus /segment)."""
+        parts = urlsplit(self.url)
+        path = parts.path.removesuffix(_DEFAULT_PATH)
+        return urlunsplit((parts.scheme, parts.netloc, path, "", "")).rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One copy of one event, with what its earlier attempts left behind."""
+
+    message_id: str
+    type: str
+    body: bytes
+    copy: int = 1
+    attempts: int = 0
+    first_attempt_at: float | None = None
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection to the destination, reopened when it breaks."""
+
+    def __init__(self, destination: Destination) -> None:
+        parts = urlsplit(destination.url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port
+        self._target = parts.path + (f"?{parts.query}" if parts.query else "")
+        self._timeout = destination.timeout
+        self._headers = segment_headers(destination.api_key, destination.settings)
+        self._connection: http.client.HTTPConnection | None = None
+
+    def post(self, body: bytes) -> tuple[int, bytes, float | None]:
+        """(status, body, Retry-After seconds) of one POST; raises on network errors."""
+        reused = self._connection is not None
+        try:
+            return self._post_once(body)
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            self.close()
+            if not reused:
+                raise
+            # The server closed the idle kept-alive connection before our request: resend once
+            # on a fresh one, as urllib3 does.
+            return self._post_once(body)
+        except BaseException:
+            self.close()
+            raise
+
+    def _post_once(self, body: bytes) -> tuple[int, bytes, float | None]:
+        if self._connection is None:
+            factory = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            self._connection = factory(self._host, self._port, timeout=self._timeout)
+        try:
+            self._connection.request("POST", self._target, body=body, headers=self._headers)
+            response = self._connection.getresponse()
+            data = response.read()
+        except BaseException:
+            self.close()
+            raise
+        if response.will_close:
+            self.close()
+        return response.status, data, _retry_after(response.getheader("Retry-After"))
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def _detail(body: bytes) -> str | None:
+    """What the destination said, short: its JSON `message` if it has one, else the text."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+        text = parsed["message"]
+    else:
+        text = body.decode("utf-8", "replace")
+    text = text.strip()
+    return (text[: _DETAIL_LIMIT - 1] + "…" if len(text) > _DETAIL_LIMIT else text) or None
+
+
+class Delivery:
+    """A pool of `concurrency` workers posting events to `destination` on the virtual clock."""
+
+    def __init__(
+        self,
+        destination: Destination,
+        *,
+        clock: VirtualClock,
+        journal: Journal,
+        concurrency: int = 32,
+        policy: RetryPolicy | None = None,
+        faults: DeliveryFaults | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise UsageError(f"--concurrency must be at least 1, got {concurrency}")
+        self.destination = destination
+        self.clock = clock
+        self.journal = journal
+        self.concurrency = concurrency
+        self.policy = policy or RetryPolicy()
+        self.faults = faults or DeliveryFaults()
+        self._agenda: Agenda[_Job] = Agenda(clock)
+        self._fault_rng = random.Random(self.faults.seed)
+        self._backoff_rng = random.Random(None if self.faults.seed is None else ~self.faults.seed)
+        self._workers: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start the worker threads (once)."""
+        if self._workers:
+            return
+        for number in range(self.concurrency):
+            worker = threading.Thread(
+                target=self._work, name=f"segment-delivery-{number}", daemon=True
+            )
+            worker.start()
+            self._workers.append(worker)
+
+    def submit(self, forwards: Sequence[Forward]) -> None:
+        """Queue events for delivery, each copy after its fault delay (none by default)."""
+        now = self.clock.now()
+        scheduled: list[tuple[float, _Job]] = []
+        for forward in forwards:
+            body = orjson.dumps(forward.message)
+            for copy, delay in enumerate(self.faults.delays(self._fault_rng), start=1):
+                scheduled.append((now + delay, _Job(forward.message_id, forward.type, body, copy)))
+        self._agenda.put_many(scheduled)
+
+    def outstanding(self) -> int:
+        """Deliveries waiting (for their time or a worker) or in progress."""
+        return self._agenda.outstanding()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Block until every queued delivery has ended; False if `timeout` real seconds pass."""
+        return self._agenda.wait_until_idle(timeout)
+
+    def close(self, timeout: float = 10.0) -> int:
+        """Stop the workers; returns how many queued deliveries were abandoned."""
+        abandoned = self._agenda.close()
+        for worker in self._workers:
+            worker.join(timeout)
+        self._workers.clear()
+        return abandoned
+
+    def _work(self) -> None:
+        connection = _Connection(self.destination)
+        try:
+            while (job := self._agenda.take()) is not None:
+                try:
+                    self._attempt(connection, job)
+                finally:
+                    self._agenda.done()
+        finally:
+            connection.close()
+
+    def _attempt(self, connection: _Connection, job: _Job) -> None:
+        """Post once; journal the outcome; schedule the retry, if any, before returning."""
+        started = self.clock.now()
+        first_attempt_at = started if job.first_attempt_at is None else job.first_attempt_at
+        attempt = job.attempts + 1
+        status: int | None = None
+        answer = b""
+        retry_after = None
+        try:
+            status, answer, retry_after = connection.post(job.body)
+            verdict = classify(status)
+        except Exception as error:
+            verdict = classify(error)
+        copy_note = " (injected duplicate)" if job.copy > 1 else ""
+        record = self.journal.record
+        if verdict.action == "delivered":
+            record(
+                "delivered",
+                job.message_id,
+                job.type,
+                attempt=attempt,
+                http_status=status,
+                detail=(_detail(answer) or "") + copy_note or None,
+            )
+            return
+        if verdict.action == "drop":
+            record(
+                "dropped",
+                job.message_id,
+                job.type,
+                reason=verdict.name,
+                attempt=attempt,
+                http_status=status,
+                detail=(_detail(answer) or "") + copy_note or None,
+            )
+            return
+        retry_at = self.policy.next_attempt(
+            first_attempt_at=first_attempt_at,
+            now=self.clock.now(),
+            retry=attempt,
+            rng=self._backoff_rng,
+            retry_after=retry_after,
+        )
+        if retry_at is None:
+            record(
+                "dropped",
+                job.message_id,
+                job.type,
+                reason="errors.retries_exhausted",
+                attempt=attempt,
+                http_status=status,
+                detail=f"gave up after {attempt} attempts over "
+                f"{self.policy.budget / 3600:g} h; last error {verdict.name}{copy_note}",
+            )
+            return
+        record(
+            "retried",
+            job.message_id,
+            job.type,
+            reason=verdict.name,
+            attempt=attempt,
+            http_status=status,
+            detail=f"next attempt at {format_instant(self.clock.datetime(retry_at))}{copy_note}",
+        )
+        retry = replace(job, attempts=attempt, first_attempt_at=first_attempt_at)
+        self._agenda.put(retry, retry_at)

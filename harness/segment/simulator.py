@@ -1,0 +1,147 @@
+"""The Segment simulator put together: pipeline, journal and delivery on one virtual clock.
+
+`Simulator.accept` is what the tracking API calls for each request's events; `running_simulator`
+serves that API from a background thread (tests, benchmarks), and `embedded_destination` starts
+the reference destination on a temporary database when no destination is named.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.segment.clock import VirtualClock, format_instant
+from harness.segment.delivery import Delivery, Destination
+from harness.segment.faults import DeliveryFaults
+from harness.segment.ingest import create_ingest_app
+from harness.segment.journal import Journal
+from harness.segment.pipeline import DAY, Filtered, Forward, Pipeline
+from harness.segment.retry import RetryPolicy
+from reference_impl import Faults, Store, create_app, running_server
+
+__all__ = ["Simulator", "SimulatorConfig", "embedded_destination", "running_simulator"]
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    """Everything `nat-harness simulate segment` sets, in one record."""
+
+    destination: Destination
+    write_key: str | None = None
+    concurrency: int = 32
+    time_scale: float = 0.0
+    dedup_window: float = DAY
+    faults: DeliveryFaults = field(default_factory=DeliveryFaults)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    journal_size: int = 10_000
+    log_path: str | Path | None = None
+
+
+class Simulator:
+    """Segment between client libraries and one destination: ingest, process, deliver, journal."""
+
+    def __init__(self, config: SimulatorConfig, *, clock: VirtualClock | None = None) -> None:
+        self.config = config
+        self.clock = clock or VirtualClock(config.time_scale)
+        self.journal = Journal(self.clock, capacity=config.journal_size, log_path=config.log_path)
+        self.pipeline = Pipeline(self.clock, dedup_window=config.dedup_window)
+        self.delivery = Delivery(
+            config.destination,
+            clock=self.clock,
+            journal=self.journal,
+            concurrency=config.concurrency,
+            policy=config.policy,
+            faults=config.faults,
+        )
+
+    def start(self) -> Simulator:
+        self.delivery.start()
+        return self
+
+    def close(self) -> int:
+        """Stop delivering; returns how many queued deliveries were abandoned."""
+        abandoned = self.delivery.close()
+        self.journal.close()
+        return abandoned
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def accept(
+        self, events: Iterable[Any], *, sent_at: Any = None, path_type: str | None = None
+    ) -> list[Forward | Filtered]:
+        """Journal and process the events of one tracking API request; queue what goes on."""
+        verdicts: list[Forward | Filtered] = []
+        forwards: list[Forward] = []
+        record = self.journal.record
+        for event in events:
+            verdict = self.pipeline.process(event, sent_at=sent_at, path_type=path_type)
+            record("accepted", verdict.message_id, verdict.type)
+            if isinstance(verdict, Forward):
+                forwards.append(verdict)
+            else:
+                record(
+                    "filtered",
+                    verdict.message_id,
+                    verdict.type,
+                    reason=verdict.reason,
+                    detail=verdict.detail,
+                )
+            verdicts.append(verdict)
+        if forwards:
+            self.delivery.submit(forwards)
+        return verdicts
+
+    def outstanding(self) -> int:
+        """Deliveries still waiting or in progress."""
+        return self.delivery.outstanding()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Block until every accepted event has been delivered or dropped (bounded by `timeout`)."""
+        return self.delivery.wait_until_idle(timeout)
+
+    def status(self) -> dict[str, Any]:
+        """Counts per journal status, deliveries outstanding, and the virtual time."""
+        return {
+            "destination": self.config.destination.url,
+            "clock": format_instant(self.clock.datetime()),
+            "time_scale": "instant" if self.clock.instant else self.clock.time_scale,
+            "outstanding": self.outstanding(),
+            "counts": self.journal.counts(),
+        }
+
+
+@contextmanager
+def running_simulator(simulator: Simulator, host: str = "127.0.0.1") -> Iterator[str]:
+    """Deliver and serve the tracking API from background threads; yields the base URL."""
+    with simulator, running_server(create_ingest_app(simulator), host) as url:
+        yield url
+
+
+@contextmanager
+def embedded_destination(
+    api_key: str,
+    *,
+    faults: Faults | None = None,
+    host: str = "127.0.0.1",
+    directory: str | Path | None = None,
+) -> Iterator[str]:
+    """The reference destination on a temporary SQLite database; yields its `/segment` URL.
+
+    `faults` makes it fail or answer late on a share of requests, to exercise retries.
+    """
+    with tempfile.TemporaryDirectory(prefix="nat-simulate-", dir=directory) as folder:
+        store = Store(Path(folder) / "nat-destination.db")
+        try:
+            app = create_app(store, api_key, faults=faults)
+            with running_server(app, host) as url:
+                yield f"{url}/segment"
+        finally:
+            store.close()
