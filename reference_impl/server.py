@@ -132,8 +132,6 @@ def serve(config: ServerConfig, *, announce: bool = True) -> None:
         )
         print(f"Data: {Path(config.db_path).resolve()} (SQLite, WAL)", flush=True)
         print(f"Workers: {config.workers}; day time zone: {config.day_timezone}", flush=True)
-    # uvicorn shuts down gracefully on SIGTERM, then re-raises it: let that end the process with 0.
-    signal.signal(signal.SIGTERM, _exit_quietly)
     with closing(sock):
         if config.workers > 1:
             Multiprocess(uvicorn_config, sockets=[sock]).run()

@@ -91,3 +91,12 @@ def test_processes_sharing_the_file_make_one_entry(tmp_path: Path) -> None:
     reopened = Store(db_path)
     assert reopened.counts() == {"contacts": 1, "timeline": 1, "messages": 8}
     reopened.close()
+
+
+def test_a_retry_of_a_deduplicated_call_is_still_a_replay(store: Store) -> None:
+    store.record(event(messageId="m-1"))
+    first = store.record(event("2020-05-31T20:00:00Z", messageId="m-2", traits={"plan": "pro"}))
+    retry = store.record(event("2020-05-31T20:00:00Z", messageId="m-2", traits={"plan": "pro"}))
+    assert (first.outcome, first.replayed) == ("deduplicated", False)
+    assert retry.replayed
+    assert {**retry.body(), "replayed": False} == first.body()

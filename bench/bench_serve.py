@@ -1,0 +1,142 @@
+"""Accepted identify requests per second of `nat-harness serve` against a minimal starlette app.
+
+Both run on the same uvicorn (one worker, pinned to CPU 0) and are loaded by wrk (pinned to CPU 1)
+in the same run at the same concurrency, with unique contacts so every request creates an entry.
+Prints each server's rate, p50/p99 latency, and the ratio. Needs wrk (`apt-get install wrk`).
+
+    python bench/bench_serve.py [--connections 32] [--seconds 10] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+API_KEY = "bench-key"
+HERE = Path(__file__).resolve().parent
+
+WRK_SCRIPT = """
+local counter = 0
+local prefix = tostring(math.random(1, 1000000000))
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{"type":"identify","timestamp":"2020-05-31T17:55:47.263Z","messageId":"m-%%s-%%d",' ..
+    '"traits":{"email":"u%%s-%%d@example.com","plan":"pro"},"page":{"url":"https://example.com/p"}}',
+    prefix, counter, prefix, counter)
+  return wrk.format("POST", "/segment", {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Basic %s",
+  }, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%f %%f %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status))
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(port: int, deadline: float = 15.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+@contextmanager
+def _server(command: list[str], port: int) -> Iterator[None]:
+    process = subprocess.Popen(
+        ["taskset", "-c", "0", *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait_for(port)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def _nat_serve(port: int, db: Path, access_log: bool) -> list[str]:
+    flag = "--access-log" if access_log else "--no-access-log"
+    return [sys.executable, "-m", "harness", "serve", "--api-key", API_KEY, "--port", str(port),
+            "--db", str(db), flag]
+
+
+def _minimal(port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "minimal_app:app", "--app-dir", str(HERE),
+            "--port", str(port), "--no-access-log", "--log-level", "warning"]
+
+
+def _load(port: int, connections: int, seconds: int, script: Path) -> dict[str, float]:
+    output = subprocess.run(
+        ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s",
+         str(script), f"http://127.0.0.1:{port}/segment"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    line = next(row for row in output.splitlines() if row.startswith("RESULT"))
+    requests, duration_us, p50_us, p99_us, bad_status = (float(x) for x in line.split()[1:])
+    return {
+        "rate": requests / (duration_us / 1e6),
+        "p50_ms": p50_us / 1000,
+        "p99_ms": p99_us / 1000,
+        "non_2xx": bad_status,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    options = parser.parse_args()
+    if not shutil.which("wrk") or not shutil.which("taskset"):
+        sys.exit("bench_serve needs wrk and taskset: apt-get install wrk util-linux")
+    auth = base64.b64encode(f"{API_KEY}:".encode()).decode()
+    results: dict[str, list[dict[str, float]]] = {"minimal": [], "nat": [], "nat+log": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        script = Path(scratch) / "identify.lua"
+        script.write_text(WRK_SCRIPT % auth)
+        for round_number in range(options.rounds):
+            for name in results:
+                port = _free_port()
+                db = Path(scratch) / f"{name}-{round_number}.db"
+                command = _minimal(port) if name == "minimal" else _nat_serve(
+                    port, db, access_log=name == "nat+log")
+                with _server(command, port):
+                    results[name].append(
+                        _load(port, options.connections, options.seconds, script))
+    print(f"{options.connections} connections, {options.seconds}s x {options.rounds} rounds "
+          "(medians; server on CPU 0, wrk on CPU 1)")
+    medians = {}
+    for name, rounds in results.items():
+        medians[name] = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+        m = medians[name]
+        print(f"  {name:8} {m['rate']:8.0f} req/s   p50 {m['p50_ms']:6.2f} ms   "
+              f"p99 {m['p99_ms']:6.2f} ms   non-2xx {m['non_2xx']:.0f}   "
+              "rounds: " + ", ".join(f"{r['rate']:.0f}" for r in rounds))
+    for name in ("nat", "nat+log"):
+        ratio = medians[name]["rate"] / medians["minimal"]["rate"]
+        print(f"  {name} / minimal = {ratio:.0%} (target >= 50%, p99 < 20 ms)")
+
+
+if __name__ == "__main__":
+    main()
