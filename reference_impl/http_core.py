@@ -25,6 +25,7 @@ __all__ = [
     "error_answer",
     "handle_segment",
     "header_value",
+    "judge_segment",
     "key_from_authorization",
     "read_contact",
     "read_health",
@@ -106,11 +107,12 @@ def authorize(headers: Mapping[str, str], api_key: str) -> Answer | None:
     return None
 
 
-def accept_segment(
-    store: Store, body: bytes, content_type: str | None, *, day_zone: tzinfo = UTC
-) -> Answer:
-    """Answer an authorised `POST /segment` body: 413 first (as a streaming reader would), then
-    the rules' verdict, and for an accepted call what the store recorded."""
+def judge_segment(
+    body: bytes, content_type: str | None, *, day_zone: tzinfo = UTC
+) -> rules.Accepted | Answer:
+    """The verdict on an authorised `POST /segment` body, before anything is stored: the
+    accepted event, or the error answer (413 first, as a streaming reader sees it, then 415/400
+    and the rules' rejections)."""
     if len(body) > rules.MAX_BODY_BYTES:
         return _rejection(rules.body_too_large(len(body)))
     payload = rules.parse_body(body, content_type)
@@ -119,6 +121,17 @@ def accept_segment(
     verdict = rules.evaluate(payload, day_zone=day_zone)
     if isinstance(verdict, Rejected):
         return _rejection(verdict)
+    return verdict
+
+
+def accept_segment(
+    store: Store, body: bytes, content_type: str | None, *, day_zone: tzinfo = UTC
+) -> Answer:
+    """Answer an authorised `POST /segment` body: the verdict, and for an accepted call what
+    the store recorded."""
+    verdict = judge_segment(body, content_type, day_zone=day_zone)
+    if isinstance(verdict, Answer):
+        return verdict
     return Answer(200, store.record(verdict).body())
 
 

@@ -10,12 +10,13 @@ import orjson
 import pytest
 import requests
 
-from reference_impl import MAX_BODY_BYTES, Store, create_app, running_server
+from reference_impl import MAX_BODY_BYTES, Accepted, Store, create_app, running_server
 from reference_impl.http_core import (
     Answer,
     authorize,
     handle_segment,
     header_value,
+    judge_segment,
     key_from_authorization,
     read_contact,
     read_health,
@@ -181,3 +182,12 @@ def test_header_names_are_case_insensitive() -> None:
     headers = {"CONTENT-type": "application/json"}
     assert header_value(headers, "Content-Type") == "application/json"
     assert header_value(headers, "authorization") is None
+
+
+def test_the_verdict_comes_before_the_store() -> None:
+    verdict = judge_segment(_json(IDENTIFY), "application/json")
+    assert isinstance(verdict, Accepted)
+    assert (verdict.contact_key, verdict.day.isoformat()) == ("peter@example.com", "2020-05-31")
+    refused = judge_segment(b"x" * (MAX_BODY_BYTES + 1), "text/plain")
+    assert refused == Answer(413, refused.body)
+    assert refused.body["errors"][0]["code"] == "too_large"
