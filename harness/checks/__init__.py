@@ -1,4 +1,4 @@
-"""The contract's checks: one module per family, each check with a stable id and a MUST/SHOULD level.
+"""The contract's checks: one module per family, each with a stable id and a MUST or SHOULD level.
 
 A check is a function decorated with `check(level, applies=...)`: its name is its id (named after
 the property that should hold), its docstring's first line the summary. `default_registry()`

@@ -1,0 +1,443 @@
+"""Running the contract against a destination: send every selected scenario and sequence, judge
+the answers with the checks, and yield events for the reporters.
+
+Library API (the CLI, the pytest plugin and the simulator all use it)::
+
+    from harness.config import RunConfig
+    from harness.runner import run, exit_code_of
+
+    for event in run(RunConfig(target="http://127.0.0.1:8765/segment", api_key="secret", seed=7)):
+        ...  # RunStarted, then a CheckResult per (check, subject), then RunFinished
+
+`run` starts the reference destination itself when `config.target` is None. Independent
+subjects are sent by `config.concurrency` workers; a sequence's steps go in order, a concurrent
+sequence's steps all at once. Results arrive as subjects finish; `RunFinished` carries the
+summary and the exit code (0 passed, 1 a MUST failed, or a SHOULD under `strict`).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+from harness.checks import (
+    Check,
+    CheckFailed,
+    CheckSkipped,
+    Observation,
+    Registry,
+    Subject,
+    default_registry,
+    steps_of,
+)
+from harness.config import RunConfig, endpoint_of, read_api_base_of
+from harness.errors import UsageError
+from harness.target import Destination, Exchange, ReadBack, reference_destination
+from reference_impl.rules import EMAIL_PLACES, MAX_MESSAGE_ID_LENGTH
+from scenarios.expect import expect_for
+from scenarios.model import Scenario, Sequence
+
+__all__ = [
+    "OUTCOMES",
+    "CheckResult",
+    "Event",
+    "Failure",
+    "Outcome",
+    "PlannedSubject",
+    "RunFinished",
+    "RunStarted",
+    "Summary",
+    "exit_code_of",
+    "isolate",
+    "load_subjects",
+    "plan",
+    "run",
+]
+
+#: passed; failed (a MUST that does not hold); warned (a SHOULD that does not hold); skipped
+#: (could not be judged: no probe, no answer); error (the check itself crashed: a harness bug).
+Outcome = Literal["passed", "failed", "warned", "skipped", "error"]
+OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "warned", "skipped", "error")
+#: Seeds chosen for a run without one stay short enough to type back.
+_SEED_RANGE = 1_000_000
+#: A burst whose threads are not all ready by then is sent anyway.
+_BARRIER_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSubject:
+    """A scenario or sequence to send, and the selected checks that apply to it."""
+
+    subject: Subject
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a check did not hold: the request(s) as curl lines, the answer, the expectation."""
+
+    sent: str
+    received: str
+    expected: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"sent": self.sent, "received": self.received, "expected": self.expected}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The verdict of one check on one subject."""
+
+    check_id: str
+    level: str
+    family: str
+    subject_id: str
+    outcome: Outcome
+    failure: Failure | None = None
+    #: Why the check was skipped or crashed; empty otherwise.
+    reason: str = ""
+    #: Seconds spent sending the subject's requests (shared by its checks) and judging.
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        """`check_id[subject_id]`, as `--select` also accepts it."""
+        return f"{self.check_id}[{self.subject_id}]"
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """The run is about to send its first request."""
+
+    seed: int
+    #: Where events are POSTed (the embedded reference destination's URL if none was given).
+    target: str
+    #: The read-back base URL, or None without a probe.
+    probe: str | None
+    embedded: bool
+    #: How many results will follow (one per selected check and subject).
+    planned: int
+    #: The subjects' ids, in plan order (reports list results in this order).
+    subject_ids: tuple[str, ...]
+    checks: tuple[Check, ...]
+    #: Added to every email and messageId so runs never collide at a shared target ("" if off).
+    isolation_tag: str
+    strict: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Counts of outcomes, the duration and the exit code of a finished run."""
+
+    counts: dict[str, int]
+    seconds: float
+    exit_code: int
+    strict: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.counts,
+            "seconds": round(self.seconds, 3),
+            "exit_code": self.exit_code,
+            "strict": self.strict,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    """Every result is in."""
+
+    summary: Summary
+
+
+Event = RunStarted | CheckResult | RunFinished
+
+
+def exit_code_of(results: Iterable[CheckResult], *, strict: bool) -> int:
+    """0 when every MUST held (and every SHOULD, if strict); 1 otherwise."""
+    failing = {"failed", "error", "warned"} if strict else {"failed", "error"}
+    return 1 if any(result.outcome in failing for result in results) else 0
+
+
+def load_subjects(seed: int) -> tuple[Subject, ...]:
+    """The contract's catalogue of scenarios, then its sequences, for `seed`."""
+    import scenarios
+
+    return (*scenarios.catalogue(seed=seed), *scenarios.sequences(seed=seed))
+
+
+def plan(
+    subjects: Iterable[Subject], registry: Registry, select: Iterable[str] = ()
+) -> tuple[PlannedSubject, ...]:
+    """Each subject with the checks that apply to it and are selected; subjects with none drop.
+
+    A (check, subject) pair is selected when any pattern matches (glob, case-sensitive) the
+    check's id or family, the subject's id, or `check_id[subject_id]`; no pattern selects all.
+    """
+    patterns = tuple(select)
+    planned = []
+    for subject in subjects:
+        chosen = tuple(
+            item
+            for item in registry.values()
+            if item.applies(subject) and _selected(patterns, item, subject)
+        )
+        if chosen:
+            planned.append(PlannedSubject(subject, chosen))
+    return tuple(planned)
+
+
+def _selected(patterns: tuple[str, ...], item: Check, subject: Subject) -> bool:
+    if not patterns:
+        return True
+    names = (item.id, item.family, subject.id, f"{item.id}[{subject.id}]")
+    return any(fnmatchcase(name, pattern) for pattern in patterns for name in names)
+
+
+def run(
+    config: RunConfig,
+    *,
+    subjects: Iterable[Subject] | None = None,
+    registry: Registry | None = None,
+) -> Iterator[Event]:
+    """Run the contract and yield its events (see the module docstring).
+
+    `subjects` defaults to the scenarios and sequences of `config.seed` (random when None);
+    `registry` to every built-in check. Raises `UsageError` when the selection is empty and
+    `TargetUnreachable` when nothing listens at the target.
+    """
+    seed = config.seed if config.seed is not None else random.SystemRandom().randrange(_SEED_RANGE)
+    registry = registry if registry is not None else default_registry()
+    chosen = tuple(subjects) if subjects is not None else load_subjects(seed)
+    planned = plan(chosen, registry, config.select)
+    if not planned:
+        raise UsageError(
+            f"--select {' '.join(config.select)!r} matches no check or scenario: "
+            "list them with --list"
+        )
+    if config.target is not None:
+        assert config.api_key is not None  # RunConfig insists
+        yield from _run(config, seed, planned, endpoint_of(config.target), config.api_key)
+        return
+    api_key = config.api_key or secrets.token_urlsafe(16)
+    with reference_destination(api_key) as endpoint:
+        yield from _run(config, seed, planned, endpoint, api_key, embedded=True)
+
+
+def _run(
+    config: RunConfig,
+    seed: int,
+    planned: tuple[PlannedSubject, ...],
+    endpoint: str,
+    api_key: str,
+    *,
+    embedded: bool = False,
+) -> Iterator[Event]:
+    started = time.perf_counter()
+    tag = "h" + secrets.token_hex(3) if config.isolate and not embedded else ""
+    if tag:
+        planned = tuple(replace(item, subject=isolate(item.subject, tag)) for item in planned)
+    with Destination(endpoint, api_key, timeout=config.timeout, settings=config.settings) as dest:
+        dest.preflight()
+        probe_base = _probe_base(config, endpoint)
+        read_back = (
+            None if probe_base is None else ReadBack(dest, probe_base, wait=config.probe_wait)
+        )
+        yield RunStarted(
+            seed=seed,
+            target=endpoint,
+            probe=probe_base,
+            embedded=embedded,
+            planned=sum(len(item.checks) for item in planned),
+            subject_ids=tuple(item.subject.id for item in planned),
+            checks=tuple(dict.fromkeys(check for item in planned for check in item.checks)),
+            isolation_tag=tag,
+            strict=config.strict,
+        )
+        results: list[CheckResult] = []
+        for batch in _judge_all(planned, dest, read_back, config):
+            results.extend(batch)
+            yield from batch
+    counts = {outcome: 0 for outcome in OUTCOMES}
+    for result in results:
+        counts[result.outcome] += 1
+    yield RunFinished(
+        Summary(
+            counts=counts,
+            seconds=time.perf_counter() - started,
+            exit_code=exit_code_of(results, strict=config.strict),
+            strict=config.strict,
+        )
+    )
+
+
+def _probe_base(config: RunConfig, endpoint: str) -> str | None:
+    if config.probe == "none":
+        return None
+    if config.probe == "reference":
+        return read_api_base_of(endpoint)
+    return config.probe.rstrip("/")
+
+
+def _judge_all(
+    planned: tuple[PlannedSubject, ...],
+    destination: Destination,
+    read_back: ReadBack | None,
+    config: RunConfig,
+) -> Iterator[list[CheckResult]]:
+    """Each subject's results as soon as it is judged, with `config.concurrency` workers."""
+    pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="nat-harness")
+    try:
+        pending: set[Future[list[CheckResult]]] = {
+            pool.submit(_judge, item, destination, read_back, config.timeout) for item in planned
+        }
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _judge(
+    item: PlannedSubject, destination: Destination, read_back: ReadBack | None, budget: float
+) -> list[CheckResult]:
+    """Send one subject's requests, then run its checks on what came back."""
+    started = time.perf_counter()
+    exchanges = _send(item.subject, destination)
+    sending = time.perf_counter() - started
+    observation = Observation(item.subject, exchanges, read_back, budget)
+    return [_verdict(check, observation, sending) for check in item.checks]
+
+
+def _verdict(check: Check, observation: Observation, sending: float) -> CheckResult:
+    started = time.perf_counter()
+    failure: Failure | None = None
+    reason = ""
+    outcome: Outcome
+    try:
+        check.verify(observation)
+        outcome = "passed"
+    except CheckFailed as failed:
+        outcome = "failed" if check.level == "MUST" else "warned"
+        failure = Failure(failed.sent, failed.received, failed.expected)
+    except CheckSkipped as skipped:
+        outcome, reason = "skipped", skipped.reason
+    except Exception as error:  # a bug in a check must not hide the other results
+        outcome, reason = "error", f"the check crashed: {type(error).__name__}: {error}"
+    return CheckResult(
+        check_id=check.id,
+        level=check.level,
+        family=check.family,
+        subject_id=observation.subject.id,
+        outcome=outcome,
+        failure=failure,
+        reason=reason,
+        seconds=sending + time.perf_counter() - started,
+    )
+
+
+def _send(subject: Subject, destination: Destination) -> tuple[Exchange, ...]:
+    steps = steps_of(subject)
+    if isinstance(subject, Sequence) and subject.concurrent:
+        return _burst(steps, destination)
+    return tuple(destination.send(step.request) for step in steps)
+
+
+def _burst(steps: tuple[Scenario, ...], destination: Destination) -> tuple[Exchange, ...]:
+    """Send every step at the same moment, each from its own thread and connection."""
+    barrier = threading.Barrier(len(steps))
+
+    def fire(step: Scenario) -> Exchange:
+        with suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=_BARRIER_TIMEOUT_S)
+        return destination.send(step.request)
+
+    with ThreadPoolExecutor(len(steps), thread_name_prefix="nat-harness-burst") as pool:
+        return tuple(pool.map(fire, steps))
+
+
+# -- isolation ------------------------------------------------------------------------------------
+
+
+def isolate(subject: Subject, tag: str) -> Subject:
+    """The subject with `+tag` in every email and `.tag` on every messageId, so that it reaches
+    contacts and messageIds no earlier run used; expectations follow. A request the tag would
+    change the contract's verdict on (an address at its length limit, say) is left as it is.
+    """
+    if isinstance(subject, Scenario):
+        return _isolate_step(subject, tag) or subject
+    steps = tuple(_isolate_step(step, tag) for step in subject.steps)
+    if any(step is None for step in steps):
+        return subject
+    emails = {
+        original: _tag_email(original, tag)
+        for step in subject.steps
+        for original in _emails_of(step.request.payload)
+    }
+    final = replace(
+        subject.final,
+        contact=_tag_email(subject.final.contact, tag),
+        properties=_replace_strings(subject.final.properties, emails),
+    )
+    return replace(subject, steps=steps, final=final)  # type: ignore[arg-type]
+
+
+def _isolate_step(step: Scenario, tag: str) -> Scenario | None:
+    request = step.request
+    if request.raw_body is not None or not isinstance(request.payload, dict):
+        return None
+    emails = {original: _tag_email(original, tag) for original in _emails_of(request.payload)}
+    payload = _replace_strings(request.payload, emails)
+    message_id = payload.get("messageId")
+    if isinstance(message_id, str) and message_id:
+        payload["messageId"] = _tag_message_id(message_id, tag)
+    tagged = replace(request, payload=payload)
+    before, after = expect_for(request), expect_for(tagged)
+    contact = _tag_email(before.contact, tag) if before.contact else None
+    if replace(before, contact=contact) != after:
+        return None
+    expect_contact = _tag_email(step.expect.contact, tag) if step.expect.contact else None
+    return replace(step, request=tagged, expect=replace(step.expect, contact=expect_contact))
+
+
+def _emails_of(payload: Any) -> list[str]:
+    found = []
+    for place in EMAIL_PLACES:
+        value: Any = payload
+        for key in place.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and "@" in value:
+            found.append(value)
+    return found
+
+
+def _tag_email(email: str, tag: str) -> str:
+    local, at, domain = email.rpartition("@")
+    return f"{local}+{tag}{at}{domain}" if at else email
+
+
+def _tag_message_id(message_id: str, tag: str) -> str:
+    suffix = "." + tag
+    if len(message_id) + len(suffix) <= MAX_MESSAGE_ID_LENGTH:
+        return message_id + suffix
+    return message_id[: MAX_MESSAGE_ID_LENGTH - len(suffix)] + suffix
+
+
+def _replace_strings(value: Any, replacements: dict[str, str]) -> Any:
+    """A copy of a JSON value with every string found in `replacements` replaced."""
+    if isinstance(value, str):
+        return replacements.get(value, value)
+    if isinstance(value, dict):
+        return {key: _replace_strings(item, replacements) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace_strings(item, replacements) for item in value]
+    return value
