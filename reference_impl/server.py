@@ -126,6 +126,8 @@ def serve(config: ServerConfig, *, announce: bool = True) -> None:
         log_level="warning",
         lifespan="off",
     )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it: let that end the process with 0.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     if announce:
         print(
             f"Nat reference destination listening on {_url(config.host, port)}/segment", flush=True
