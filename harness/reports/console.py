@@ -66,7 +66,9 @@ class ConsoleProgress:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self._task = self._progress.add_task("checking", total=event.planned, failed="")
+            self._task = self._progress.add_task(
+                f"seed {event.seed}", total=event.planned, failed=""
+            )
         elif isinstance(event, CheckResult) and self._task is not None:
             if event.outcome in ("failed", "error"):
                 self._failed += 1
