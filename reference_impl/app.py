@@ -7,9 +7,6 @@ Routes, auth, body limits and JSON error bodies live here; what a message means 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hmac
 import logging
 import random
 import time
@@ -27,9 +24,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reference_impl import rules
+from reference_impl import http_core, rules
 from reference_impl.openapi import openapi_document
-from reference_impl.rules import Issue, Rejected
+from reference_impl.rules import Issue
 from reference_impl.store import Receipt, Store
 
 __all__ = ["Faults", "JSONResponse", "create_app"]
@@ -73,74 +70,21 @@ class Faults:
         return self.fail_rate > 0 or self.slow_rate > 0
 
 
-def _error(status: int, *issues: Issue) -> JSONResponse:
-    return JSONResponse(
-        Rejected(status, "; ".join(i.message for i in issues), issues).body(), status
-    )
-
-
-def _rejection(rejected: Rejected) -> JSONResponse:
-    return JSONResponse(rejected.body(), rejected.status)
-
-
-def _key_from(authorization: str) -> str | None:
-    """The API key carried by an Authorization header (Basic `key:` or Bearer), if readable."""
-    scheme, _, credentials = authorization.strip().partition(" ")
-    scheme = scheme.lower()
-    credentials = credentials.strip()
-    if scheme == "bearer":
-        return credentials or None
-    if scheme == "basic":
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return decoded.partition(":")[0]
-    return None
-
-
-def _check_auth(request: Request, api_key: bytes) -> JSONResponse | None:
-    """None when the request carries the key; otherwise the 401 that says what is wrong."""
-    authorization = request.headers.get("authorization")
-    if not authorization:
-        return _error(
-            401,
-            Issue(
-                "Authorization",
-                "missing_key",
-                "Missing API key: send Authorization: Basic base64(<api key> + ':')",
-            ),
-        )
-    key = _key_from(authorization)
-    if key is None:
-        return _error(
-            401,
-            Issue(
-                "Authorization",
-                "malformed_authorization",
-                "Unreadable Authorization header: use Basic base64(<api key> + ':') "
-                "or Bearer <api key>",
-            ),
-        )
-    if not hmac.compare_digest(key.encode("utf-8"), api_key):
-        return _error(
-            401,
-            Issue("Authorization", "wrong_key", "Wrong API key: check the destination's API Key"),
-        )
-    return None
+def _respond(answer: http_core.Answer) -> JSONResponse:
+    return JSONResponse(answer.body, answer.status)
 
 
 async def _read_body(request: Request) -> bytes | JSONResponse:
     """The body, read only as far as the 32 KB limit: a larger one is answered 413 unread."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > rules.MAX_BODY_BYTES:
-        return _rejection(rules.body_too_large(int(declared)))
+        return _respond(http_core.error_answer(413, *rules.body_too_large(int(declared)).errors))
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > rules.MAX_BODY_BYTES:
-            return _rejection(rules.body_too_large(size))
+            return _respond(http_core.error_answer(413, *rules.body_too_large(size).errors))
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -189,12 +133,15 @@ def create_app(
     """The destination as an ASGI app over `store` (which the caller opens and closes)."""
     if not api_key:
         raise ValueError("the destination needs an API key")
-    key_bytes = api_key.encode("utf-8")
     committer = _GroupCommit(store)
     chance = random.Random(faults.seed if faults else None)
 
+    def authorize(request: Request) -> JSONResponse | None:
+        denied = http_core.authorize(request.headers, api_key)
+        return _respond(denied) if denied is not None else None
+
     async def segment(request: Request) -> Response:
-        denied = _check_auth(request, key_bytes)
+        denied = authorize(request)
         if denied is not None:
             return denied
         body = await _read_body(request)
@@ -202,54 +149,40 @@ def create_app(
             return body
         if faults is not None and faults.active:
             if chance.random() < faults.fail_rate:
-                return _error(
-                    faults.fail_status,
-                    Issue(
-                        "body", "injected_failure", "Injected failure (--fail-rate): retry later"
-                    ),
+                return _respond(
+                    http_core.error_answer(
+                        faults.fail_status,
+                        Issue("body", "injected_failure", "Injected failure (--fail-rate): retry"),
+                    )
                 )
             if chance.random() < faults.slow_rate:
                 await asyncio.sleep(faults.slow_seconds)
-        payload = rules.parse_body(body, request.headers.get("content-type"))
-        if isinstance(payload, Rejected):
-            return _rejection(payload)
-        verdict = rules.evaluate(payload, day_zone=day_zone)
-        if isinstance(verdict, Rejected):
-            return _rejection(verdict)
+        verdict = http_core.judge_segment(
+            body, request.headers.get("content-type"), day_zone=day_zone
+        )
+        if isinstance(verdict, http_core.Answer):
+            return _respond(verdict)
         return JSONResponse((await committer.record(verdict)).body())
 
     def _read_api(
-        handler: Callable[[Request], Response],
+        read: Callable[[Request], http_core.Answer],
     ) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
-            return _check_auth(request, key_bytes) or handler(request)
+            return authorize(request) or _respond(read(request))
 
         return guarded
 
-    def _unknown_contact(contact_key: str) -> JSONResponse:
-        return _error(
-            404,
-            Issue("email", "unknown_contact", f"No contact {contact_key!r}: nothing accepted yet"),
-        )
+    def contact(request: Request) -> http_core.Answer:
+        return http_core.read_contact(store, request.path_params["email"])
 
-    def contact(request: Request) -> Response:
-        contact_key = rules.contact_key_of(request.path_params["email"])
-        found = store.contact(contact_key)
-        return JSONResponse(found) if found is not None else _unknown_contact(contact_key)
+    def timeline(request: Request) -> http_core.Answer:
+        return http_core.read_timeline(store, request.path_params["email"])
 
-    def timeline(request: Request) -> Response:
-        contact_key = rules.contact_key_of(request.path_params["email"])
-        entries = store.timeline(contact_key)
-        if entries is None:
-            return _unknown_contact(contact_key)
-        return JSONResponse({"contact": contact_key, "entries": entries})
+    def health(request: Request) -> http_core.Answer:
+        return http_core.read_health(store)
 
-    def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", **store.counts()})
-
-    def reset(request: Request) -> Response:
-        store.reset()
-        return JSONResponse({"status": "reset"})
+    def reset(request: Request) -> http_core.Answer:
+        return http_core.reset_store(store)
 
     document = openapi_document()
 
@@ -274,15 +207,17 @@ def create_app(
             )
         else:
             issue = Issue("request", "http_error", str(exc.detail))
-        response = _error(exc.status_code, issue)
+        response = _respond(http_core.error_answer(exc.status_code, issue))
         if exc.headers:
             response.headers.update(exc.headers)
         return response
 
     async def server_error(request: Request, exc: Exception) -> Response:
         logging.getLogger("nat_harness.errors").exception("unhandled error on %s", request.url.path)
-        return _error(
-            500, Issue("server", "internal_error", "Internal error: the event was not stored")
+        return _respond(
+            http_core.error_answer(
+                500, Issue("server", "internal_error", "Internal error: the event was not stored")
+            )
         )
 
     routes = [
