@@ -28,6 +28,8 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
+import orjson
+
 from harness.checks import (
     Check,
     CheckFailed,
@@ -43,7 +45,7 @@ from harness.errors import UsageError
 from harness.target import Destination, Exchange, ReadBack, reference_destination
 from reference_impl.rules import EMAIL_PLACES, MAX_MESSAGE_ID_LENGTH
 from scenarios.expect import expect_for
-from scenarios.model import Scenario, Sequence
+from scenarios.model import Request, Scenario, Sequence
 
 __all__ = [
     "OUTCOMES",
@@ -223,19 +225,22 @@ def run(
             f"--select {' '.join(config.select)!r} matches no check or scenario: "
             "list them with --list"
         )
+    used = {item.id for subject in planned for item in subject.checks}
+    checks = tuple(item for item in registry.values() if item.id in used)
     if config.target is not None:
         assert config.api_key is not None  # RunConfig insists
-        yield from _run(config, seed, planned, endpoint_of(config.target), config.api_key)
+        yield from _run(config, seed, planned, checks, endpoint_of(config.target), config.api_key)
         return
     api_key = config.api_key or secrets.token_urlsafe(16)
     with reference_destination(api_key) as endpoint:
-        yield from _run(config, seed, planned, endpoint, api_key, embedded=True)
+        yield from _run(config, seed, planned, checks, endpoint, api_key, embedded=True)
 
 
 def _run(
     config: RunConfig,
     seed: int,
     planned: tuple[PlannedSubject, ...],
+    checks: tuple[Check, ...],
     endpoint: str,
     api_key: str,
     *,
@@ -258,7 +263,7 @@ def _run(
             embedded=embedded,
             planned=sum(len(item.checks) for item in planned),
             subject_ids=tuple(item.subject.id for item in planned),
-            checks=tuple(dict.fromkeys(check for item in planned for check in item.checks)),
+            checks=checks,
             isolation_tag=tag,
             strict=config.strict,
         )
@@ -374,7 +379,7 @@ def isolate(subject: Subject, tag: str) -> Subject:
     change the contract's verdict on (an address at its length limit, say) is left as it is.
     """
     if isinstance(subject, Scenario):
-        return _isolate_step(subject, tag) or subject
+        return _isolate_step(subject, tag) or _isolate_step(subject, tag, keep_size=True) or subject
     steps = tuple(_isolate_step(step, tag) for step in subject.steps)
     if any(step is None for step in steps):
         return subject
@@ -391,22 +396,59 @@ def isolate(subject: Subject, tag: str) -> Subject:
     return replace(subject, steps=steps, final=final)  # type: ignore[arg-type]
 
 
-def _isolate_step(step: Scenario, tag: str) -> Scenario | None:
+def _isolate_step(step: Scenario, tag: str, *, keep_size: bool = False) -> Scenario | None:
     request = step.request
-    if request.raw_body is not None or not isinstance(request.payload, dict):
+    tagged = _tagged_request(request, tag)
+    if tagged is not None and keep_size:
+        tagged = _same_size(tagged, len(request.body()))
+    if tagged is None:
         return None
-    emails = {original: _tag_email(original, tag) for original in _emails_of(request.payload)}
-    payload = _replace_strings(request.payload, emails)
-    message_id = payload.get("messageId")
-    if isinstance(message_id, str) and message_id:
-        payload["messageId"] = _tag_message_id(message_id, tag)
-    tagged = replace(request, payload=payload)
     before, after = expect_for(request), expect_for(tagged)
     contact = _tag_email(before.contact, tag) if before.contact else None
     if replace(before, contact=contact) != after:
         return None
     expect_contact = _tag_email(step.expect.contact, tag) if step.expect.contact else None
     return replace(step, request=tagged, expect=replace(step.expect, contact=expect_contact))
+
+
+def _tagged_request(request: Request, tag: str) -> Request | None:
+    """The request with tagged emails and messageId; a raw body is edited as bytes, in place."""
+    payload = request.payload
+    if request.raw_body is not None:
+        try:
+            payload = orjson.loads(request.raw_body)
+        except orjson.JSONDecodeError:
+            return None
+    if not isinstance(payload, dict):
+        return None
+    replacements = {original: _tag_email(original, tag) for original in _emails_of(payload)}
+    message_id = payload.get("messageId")
+    if isinstance(message_id, str) and message_id:
+        replacements[message_id] = _tag_message_id(message_id, tag)
+    if request.raw_body is None:
+        return replace(request, payload=_replace_strings(payload, replacements))
+    body = request.raw_body
+    for original, tagged in replacements.items():
+        body = body.replace(orjson.dumps(original), orjson.dumps(tagged))
+    return replace(request, raw_body=body)
+
+
+def _same_size(request: Request, size: int) -> Request | None:
+    """The request with its longest trait text shortened so the body is `size` bytes again, for
+    a scenario whose point is its size (a body of exactly 32 KB); None if there is no such text."""
+    payload = request.payload
+    traits = payload.get("traits") if isinstance(payload, dict) else None
+    if request.raw_body is not None or not isinstance(traits, dict):
+        return None
+    excess = len(request.body()) - size
+    texts = [name for name, value in traits.items() if isinstance(value, str) and value.isascii()]
+    if excess <= 0 or not texts:
+        return None
+    longest = max(texts, key=lambda name: len(traits[name]))
+    if len(traits[longest]) <= excess:
+        return None
+    shorter = {**traits, longest: traits[longest][:-excess]}
+    return replace(request, payload={**payload, "traits": shorter})
 
 
 def _emails_of(payload: Any) -> list[str]:
