@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from rich.console import Console
@@ -25,3 +26,13 @@ def main() -> None:
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as error:  # a bug of ours: say so in one line, never a traceback
+        if os.environ.get("NAT_HARNESS_DEBUG"):
+            raise
+        Console(stderr=True).print(
+            f"[bold red]internal error:[/] {type(error).__name__}: {error}\n"
+            "This is a bug in nat-harness; rerun with NAT_HARNESS_DEBUG=1 for the traceback "
+            "and report it.",
+            highlight=False,
+        )
+        sys.exit(3)
