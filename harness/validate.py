@@ -1,0 +1,442 @@
+"""Validate JSON Lines of Nat payloads, or the scenario generator's output, against the schemas.
+
+`validate_lines` streams one `LineResult` per payload and never holds the input. The verdict is the
+compiled `jsonschema-rs` validator of `nat-accepted.json` (the hot path); only rejected payloads
+are explained, by the acceptance rules (which field, what is accepted, the status Nat answers), by
+the keyword of the schema that failed, and by the documented format the payload comes closest to.
+
+A line is a payload, a generator scenario `{"scenario", "expect", "payload"}` (its raw body when
+it has one, else its payload) or a generator sequence `{"sequence", "steps", "final"}` (each
+step). Blank lines are skipped; a line that is not JSON is rejected as Nat would (400).
+
+`nat-harness validate --format json` writes JSON Lines: one object per payload, then a summary.
+
+    {"line": 7, "scenario": "malformed/bad-email" | null, "accepted": false, "status": 400,
+     "reason": "traits.email invalid_format",
+     "errors": [{"field": "traits.email", "code": "invalid_format", "message": "..."}],
+     "schema_errors": [{"field": "traits.email", "rule": "nat-accepted.json#/$defs/email/pattern",
+                        "message": "..."}],
+     "format": {"schema": "nat-recommended", "title": "Nat recommended format", "matches": false,
+                "missing": [{"field", "rule", "message"}]} | null,
+     "expected_status": 400 | null, "meets_expectation": true | null}
+    {"summary": {"lines": 10, "payloads": 10, "accepted": 8, "rejected": 2,
+                 "by_reason": {"accepted": 8, "traits.email invalid_format": 2},
+                 "by_status": {"200": 8, "400": 2}, "by_format": {"nat-recommended": 6, ...},
+                 "expectation_mismatches": 0, "first_mismatch_lines": []}}
+
+`errors` are the rules' reasons (what the destination would answer), `schema_errors` the failed
+keywords of `nat-accepted.json`, and `format` the documented format the payload matches (accepted)
+or is closest to (rejected: fewest missing parts), with what it still needs beyond `schema_errors`.
+`status` is null and `reason` is "rejected" when the caller asked for verdicts only. For generator
+lines `expected_status` is the scenario's, and `meets_expectation` says whether the verdict agrees
+with it (null when the scenario is about the key or the content type rather than the payload).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, NamedTuple
+
+import jsonschema_rs
+import orjson
+
+from reference_impl.rules import (
+    EMAIL_PLACES,
+    MAX_BODY_BYTES,
+    Accepted,
+    Issue,
+    Rejected,
+    evaluate,
+    parse_body,
+)
+from schemas import ACCEPTED, SCHEMA_NAMES, load_schema
+
+__all__ = [
+    "FORMAT_SCHEMAS",
+    "FormatFit",
+    "LineResult",
+    "SchemaIssue",
+    "ValidationSummary",
+    "validate_lines",
+]
+
+#: The documented formats, most specific first: an accepted payload is said to match the first.
+FORMAT_SCHEMAS: tuple[str, ...] = (
+    "nat-engage",
+    "nat-alternative-event",
+    "nat-recommended",
+    "nat-alternative-email",
+)
+_SCHEMA_BASE = "https://nat-harness.dev/schemas/"
+_MESSAGE_LIMIT = 160
+#: How `ValidationSummary.by_format` counts accepted payloads that match no documented format.
+_NO_FORMAT = "(no documented format)"
+_NO_EMAIL = "none of traits.email, context.traits.email, email holds a valid address"
+#: Which format a rejected payload is said to be closest to when several are equally close.
+_CLOSEST_PREFERENCE: tuple[str, ...] = (
+    "nat-recommended",
+    "nat-alternative-email",
+    "nat-alternative-event",
+    "nat-engage",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaIssue:
+    """One failed keyword of a schema: at which field, which rule, and what it said."""
+
+    field: str
+    rule: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "rule": self.rule, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class FormatFit:
+    """The documented format a payload matches, or comes closest to and what it still needs."""
+
+    schema: str
+    title: str
+    matches: bool
+    #: For a rejected payload: what the format needs beyond fixing the payload's schema errors.
+    missing: tuple[SchemaIssue, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "title": self.title,
+            "matches": self.matches,
+            "missing": [issue.as_dict() for issue in self.missing],
+        }
+
+
+class LineResult(NamedTuple):
+    """The verdict on one payload of the input, and when rejected, why.
+
+    A named tuple rather than a frozen dataclass: one is made per line, and a frozen dataclass
+    takes several times longer to build, which shows at a million lines.
+    """
+
+    line: int
+    accepted: bool
+    #: "accepted"; or the rules' first error as "<field> <code>"; "rejected" for verdicts only.
+    reason: str
+    #: What Nat answers: 200, or the rules' status (400, 413, 501); None for verdicts only.
+    status: int | None
+    errors: tuple[Issue, ...] = ()
+    schema_errors: tuple[SchemaIssue, ...] = ()
+    format: FormatFit | None = None
+    #: The generator's scenario id, for generator output.
+    scenario: str | None = None
+    expected_status: int | None = None
+    meets_expectation: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "scenario": self.scenario,
+            "accepted": self.accepted,
+            "status": self.status,
+            "reason": self.reason,
+            "errors": [issue.as_dict() for issue in self.errors],
+            "schema_errors": [issue.as_dict() for issue in self.schema_errors],
+            "format": self.format.as_dict() if self.format else None,
+            "expected_status": self.expected_status,
+            "meets_expectation": self.meets_expectation,
+        }
+
+
+@dataclass
+class ValidationSummary:
+    """Counts over every result seen: per verdict, reason, status and matched format."""
+
+    lines: int = 0
+    payloads: int = 0
+    accepted: int = 0
+    by_reason: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_format: Counter[str] = field(default_factory=Counter)
+    expectation_mismatches: int = 0
+    first_mismatch_lines: list[int] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return self.payloads - self.accepted
+
+    def add(self, result: LineResult) -> None:
+        if result.line > self.lines:
+            self.lines = result.line
+        self.payloads += 1
+        self.accepted += result.accepted
+        self.by_reason[result.reason] += 1
+        self.by_status[str(result.status)] += 1
+        if result.accepted:
+            self.by_format[result.format.schema if result.format else _NO_FORMAT] += 1
+        if result.meets_expectation is False:
+            self.expectation_mismatches += 1
+            if len(self.first_mismatch_lines) < 10:
+                self.first_mismatch_lines.append(result.line)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lines": self.lines,
+            "payloads": self.payloads,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "by_reason": dict(self.by_reason.most_common()),
+            "by_status": dict(sorted(self.by_status.items())),
+            "by_format": dict(self.by_format.most_common()),
+            "expectation_mismatches": self.expectation_mismatches,
+            "first_mismatch_lines": list(self.first_mismatch_lines),
+        }
+
+
+def validate_lines(lines: Iterable[bytes], *, explain: bool = True) -> Iterator[LineResult]:
+    """One result per payload in `lines` (JSON Lines as bytes), in order, streaming.
+
+    With `explain=False` only the verdict is computed (the benchmark's path): rejected payloads
+    get neither the rules' reasons nor a format, and `status` is None unless the line is not JSON
+    (400) or too large (413).
+    """
+    judge = _judge()
+    is_valid = judge.accepted.is_valid
+    loads, not_json = orjson.loads, orjson.JSONDecodeError
+    for number, line in enumerate(lines, start=1):
+        if len(line) > MAX_BODY_BYTES:
+            document = parse_body(line.rstrip(b"\r\n"))  # the rules' 413, or the payload
+        else:
+            try:
+                document = loads(line)
+            except not_json:
+                if not line.strip():
+                    continue  # a blank line separates nothing in JSON Lines
+                document = parse_body(line)  # the rules' own 400 and its wording
+        if type(document) is dict:
+            if "scenario" in document or "sequence" in document:
+                for case in _generator_cases(document, len(line)):
+                    yield _judge_case(judge, number, case, explain)
+                continue
+        elif type(document) is Rejected:
+            yield _unreadable(number, document)
+            continue
+        if is_valid(document):
+            fit = judge.matching_format(document) if explain else None
+            yield LineResult(number, True, "accepted", 200, format=fit)
+        elif explain:
+            yield _explained(judge, number, document)
+        else:
+            yield LineResult(number, False, "rejected", None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Case:
+    """One payload taken from a generator record, with what the scenario expects."""
+
+    scenario: str | None
+    body: Any
+    expected_status: int | None
+    about_payload: bool
+
+
+def _generator_cases(document: dict[str, Any], line_length: int) -> list[_Case]:
+    """The payloads of a generator record; a plain payload with such keys is itself the case."""
+    if "steps" in document and "final" in document:
+        records = document["steps"] if isinstance(document["steps"], list) else []
+    elif "expect" in document and "payload" in document:
+        records = [document]
+    else:
+        return [_Case(None, document, None, False)]
+    cases = []
+    for record in records:
+        scenario = record.get("scenario") if isinstance(record, dict) else None
+        if not isinstance(scenario, dict):
+            cases.append(_Case(None, record, None, False))
+            continue
+        expect = record.get("expect")
+        expected = expect.get("status") if isinstance(expect, dict) else None
+        about_payload = scenario.get("auth", "basic") in ("basic", "bearer") and not isinstance(
+            parse_body(b"{}", scenario.get("content_type")), Rejected
+        )
+        raw_body = scenario.get("raw_body")
+        if isinstance(raw_body, str):
+            body = parse_body(raw_body.encode("utf-8", errors="surrogateescape"))
+        else:
+            body = record.get("payload")
+            if line_length > MAX_BODY_BYTES:
+                body = parse_body(orjson.dumps(body))
+        cases.append(_Case(scenario.get("id"), body, expected, about_payload))
+    return cases
+
+
+def _judge_case(judge: _Judge, number: int, case: _Case, explain: bool) -> LineResult:
+    if type(case.body) is Rejected:
+        result = _unreadable(number, case.body)
+    elif judge.accepted.is_valid(case.body):
+        fit = judge.matching_format(case.body) if explain else None
+        result = LineResult(number, True, "accepted", 200, format=fit)
+    elif explain:
+        result = _explained(judge, number, case.body)
+    else:
+        result = LineResult(number, False, "rejected", None)
+    meets = None
+    if case.about_payload and case.expected_status is not None:
+        meets = result.accepted == (200 <= case.expected_status < 300)
+    return result._replace(
+        scenario=case.scenario,
+        expected_status=case.expected_status,
+        meets_expectation=meets,
+    )
+
+
+def _unreadable(number: int, rejection: Rejected) -> LineResult:
+    """A body the destination refuses before reading it: too large (413) or not JSON (400)."""
+    first = rejection.errors[0]
+    return LineResult(
+        number, False, f"{first.field} {first.code}", rejection.status, rejection.errors
+    )
+
+
+def _explained(judge: _Judge, number: int, payload: Any) -> LineResult:
+    """A rejected payload with the rules' reasons, the failed keywords and the closest format."""
+    verdict = evaluate(payload)
+    raw_errors = list(judge.accepted.iter_errors(payload))
+    schema_errors = _schema_issues(raw_errors, verdict)
+    fit = judge.closest_format(payload, raw_errors) if isinstance(payload, dict) else None
+    if isinstance(verdict, Accepted):
+        # The schema and the rules disagree: a bug in one of them, said plainly.
+        reason = "schema-only rejection"
+        issue = Issue("body", "schema_only", "the schema rejects what the rules accept: report it")
+        return LineResult(number, False, reason, None, (issue,), schema_errors, fit)
+    first = verdict.errors[0]
+    return LineResult(
+        number,
+        False,
+        f"{first.field} {first.code}",
+        verdict.status,
+        verdict.errors,
+        schema_errors,
+        fit,
+    )
+
+
+def _schema_issues(
+    raw_errors: list[jsonschema_rs.ValidationError], verdict: Accepted | Rejected
+) -> tuple[SchemaIssue, ...]:
+    """The failed keywords. The schema's one `anyOf` is the email places, in `EMAIL_PLACES` order:
+    of it, only the branch of the place the rules looked at is shown (all of it when none was)."""
+    rules_errors = verdict.errors if isinstance(verdict, Rejected) else ()
+    email_error = next((issue for issue in rules_errors if issue.field in EMAIL_PLACES), None)
+    issues: list[SchemaIssue] = []
+    for error in raw_errors:
+        if type(error.kind).__name__ != "AnyOf":
+            issues.append(_issue(error))
+        elif email_error is None or email_error.code == "missing":
+            issues.append(SchemaIssue("traits.email", _rule(error), _NO_EMAIL))
+        else:
+            branch = error.kind.context[EMAIL_PLACES.index(email_error.field)]
+            issues.extend(_issue(nested) for nested in branch)
+    return tuple(issues)
+
+
+def _issue(error: jsonschema_rs.ValidationError) -> SchemaIssue:
+    field_path = ".".join(str(part) for part in error.instance_path) or "body"
+    kind = type(error.kind).__name__
+    if kind == "Pattern":
+        message = f"{_shorten(error.instance)} does not match the pattern"
+    else:
+        message = _shorten_text(error.message)
+    return SchemaIssue(field_path, _rule(error), message)
+
+
+def _rule(error: jsonschema_rs.ValidationError) -> str:
+    location = error.absolute_keyword_location or "#/" + "/".join(map(str, error.schema_path))
+    return location.removeprefix(_SCHEMA_BASE)
+
+
+def _shorten(value: Any) -> str:
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        text = repr(value)
+    return _shorten_text(text, 60)
+
+
+def _shorten_text(text: str, limit: int = _MESSAGE_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class _Judge:
+    """The compiled validators: `nat-accepted.json`, and each documented format's own shape.
+
+    A format schema is `nat-accepted.json` plus a shape (`allOf: [{$ref: nat-accepted.json}]`).
+    Here the shape is compiled alone: it is asked only about payloads whose verdict is known, so
+    the accepted schema is not checked five times over.
+    """
+
+    accepted: jsonschema_rs.Validator
+    formats: tuple[tuple[str, str, jsonschema_rs.Validator], ...]
+
+    def matching_format(self, payload: Any) -> FormatFit | None:
+        """The most specific documented format an accepted payload matches, if any."""
+        for name, title, validator in self.formats:
+            if validator.is_valid(payload):
+                return FormatFit(name, title, matches=True)
+        return None
+
+    def closest_format(
+        self, payload: dict[str, Any], accepted_errors: list[jsonschema_rs.ValidationError]
+    ) -> FormatFit:
+        """The format with the fewest parts missing beyond what `nat-accepted.json` reports."""
+        by_preference = sorted(self.formats, key=lambda entry: _CLOSEST_PREFERENCE.index(entry[0]))
+        for name, title, shape in by_preference:
+            if shape.is_valid(payload):  # nothing missing: no other format can be closer
+                return FormatFit(name, title, False)
+        known = set()
+        for error in accepted_errors:
+            known.add(_key(error))
+            if type(error.kind).__name__ == "AnyOf":
+                known.update(_key(nested) for branch in error.kind.context for nested in branch)
+        candidates = []
+        for order, (name, title, shape) in enumerate(by_preference):
+            own = [error for error in shape.iter_errors(payload) if _key(error) not in known]
+            required = sum(type(error.kind).__name__ == "Required" for error in own)
+            candidates.append((required, len(own), order, name, title, own))
+        _, _, _, name, title, own = min(candidates, key=lambda candidate: candidate[:3])
+        return FormatFit(name, title, False, tuple(_issue(error) for error in own))
+
+
+def _key(error: jsonschema_rs.ValidationError) -> tuple[Any, ...]:
+    return (tuple(error.instance_path), error.absolute_keyword_location)
+
+
+@cache
+def _judge() -> _Judge:
+    """Compile the validators once per process (a few milliseconds)."""
+    documents = {name: load_schema(name) for name in SCHEMA_NAMES}
+    registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in documents.values()])
+    accepted = jsonschema_rs.validator_for(documents[ACCEPTED], validate_formats=True)
+    formats = tuple(
+        (name, documents[name]["title"], _compile(_shape_of(documents[name]), registry))
+        for name in FORMAT_SCHEMAS
+    )
+    return _Judge(accepted, formats)
+
+
+def _shape_of(format_schema: dict[str, Any]) -> dict[str, Any]:
+    """The format schema without its `allOf` reference to the accepted schema."""
+    inherited = {"$ref": f"{ACCEPTED}.json"}
+    shape = dict(format_schema)
+    rest = [part for part in shape.pop("allOf", []) if part != inherited]
+    if rest:
+        shape["allOf"] = rest
+    return shape
+
+
+def _compile(schema: dict[str, Any], registry: jsonschema_rs.Registry) -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(schema, validate_formats=True, registry=registry)
