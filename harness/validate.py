@@ -163,6 +163,8 @@ class ValidationSummary:
     by_format: Counter[str] = field(default_factory=Counter)
     expectation_mismatches: int = 0
     first_mismatch_lines: list[int] = field(default_factory=list)
+    #: The status Nat answers for each reason (a reason always comes with the same status).
+    status_of_reason: dict[str, int | None] = field(default_factory=dict)
 
     @property
     def rejected(self) -> int:
@@ -174,6 +176,7 @@ class ValidationSummary:
         self.payloads += 1
         self.accepted += result.accepted
         self.by_reason[result.reason] += 1
+        self.status_of_reason.setdefault(result.reason, result.status)
         self.by_status[str(result.status)] += 1
         if result.accepted:
             self.by_format[result.format.schema if result.format else _NO_FORMAT] += 1

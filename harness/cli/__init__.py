@@ -13,6 +13,7 @@ from harness.errors import HarnessError
 # Each module registers its commands on `app` when imported.
 from harness.cli import demo, serve  # noqa: F401  isort: skip
 from harness.cli import run  # noqa: F401  isort: skip
+from harness.cli import validate  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -1,0 +1,219 @@
+"""`nat-harness validate`: check JSON Lines of payloads against the Nat schemas, line by line."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, BinaryIO, TextIO
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from harness.cli._app import app
+from harness.errors import UsageError
+from harness.validate import LineResult, ValidationSummary, validate_lines
+
+_PROGRESS_EVERY = 8192  # lines between progress updates: cheap enough for a million lines
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class Show(StrEnum):
+    all = "all"
+    rejected = "rejected"
+    none = "none"
+
+
+@app.command()
+def validate(
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE|-", help="JSON Lines: payloads or generator output; '-' reads stdin."
+        ),
+    ],
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="text for people; json for JSON Lines and a summary."),
+    ] = OutputFormat.text,
+    show: Annotated[
+        Show, typer.Option(help="Text format: which lines to print before the summary.")
+    ] = Show.all,
+) -> None:
+    """Validate each line against the Nat schemas: accepted, or which field, rule and format.
+
+    A line is a payload, or a scenario or sequence from the generator (its payloads are checked).
+    The input is streamed: a million lines never sit in memory. A summary table ends the output.
+    Exit code: 0 when every payload is accepted, 1 when any is rejected, 2 when FILE is unreadable.
+
+    Example:
+        nat-harness validate payloads.jsonl
+        nat-harness validate payloads.jsonl --show rejected
+        cat payloads.jsonl | nat-harness validate - --format json > results.jsonl
+    """
+    summary = ValidationSummary()
+    with _opened(file) as stream:
+        lines = _with_progress(
+            _read(stream, file), stream, quiet_terminal=output_format is OutputFormat.text
+        )
+        try:
+            _write(validate_lines(lines), summary, output_format, show, sys.stdout)
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(0 if summary.rejected == 0 else 1)
+
+
+def _write(
+    results: Iterator[LineResult],
+    summary: ValidationSummary,
+    output_format: OutputFormat,
+    show: Show,
+    out: TextIO,
+) -> None:
+    if output_format is OutputFormat.json:
+        for result in results:
+            summary.add(result)
+            out.write(orjson.dumps(result.as_dict()).decode() + "\n")
+        out.write(orjson.dumps({"summary": summary.as_dict()}).decode() + "\n")
+        out.flush()
+        return
+    for result in results:
+        summary.add(result)
+        if show is Show.all or (show is Show.rejected and not result.accepted):
+            out.write(describe(result))
+    out.flush()
+    _print_summary(summary, Console(file=out))
+
+
+def describe(result: LineResult) -> str:
+    """A result as text lines: the verdict, then the reasons, rules and closest format."""
+    where = f"line {result.line}" + (f" [{result.scenario}]" if result.scenario else "")
+    if result.accepted:
+        shape = result.format.title if result.format else "no documented format"
+        lines = [f"{where}: accepted ({shape})"]
+    else:
+        status = f" {result.status}" if result.status is not None else ""
+        lines = [f"{where}: rejected{status}: {result.reason}"]
+        lines += [f"    {issue.field}: {issue.message}" for issue in result.errors]
+        lines += [f"    rule {issue.rule}: {issue.message}" for issue in result.schema_errors]
+        if result.format is not None:
+            needs = "; ".join(f"{issue.field}: {issue.message}" for issue in result.format.missing)
+            closest = f"    closest format: {result.format.title}"
+            lines.append(f"{closest}, which also needs {needs}" if needs else closest)
+    if result.meets_expectation is False:
+        lines.append(f"    the scenario expects status {result.expected_status}")
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def _opened(file: str) -> Iterator[BinaryIO]:
+    """The input as a binary stream; a file that cannot be opened is a usage error (exit 2)."""
+    if file == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        stream = open(file, "rb")  # noqa: SIM115 - closed below, after the caller streams it
+    except OSError as error:
+        reason = error.strerror or error
+        raise UsageError(
+            f"cannot read {file}: {reason}. Give a JSON Lines file, or '-' to read stdin"
+        ) from error
+    with stream:
+        yield stream
+
+
+def _read(stream: BinaryIO, file: str) -> Iterator[bytes]:
+    """The lines of `stream`; a read that fails half-way is a usage error too."""
+    try:
+        yield from stream
+    except OSError as error:
+        raise UsageError(f"cannot read {file}: {error.strerror or error}") from error
+
+
+def _with_progress(
+    lines: Iterator[bytes], stream: BinaryIO, *, quiet_terminal: bool
+) -> Iterator[bytes]:
+    """`lines` (read from `stream`), with a progress bar on stderr when a person is watching it.
+
+    No bar when stderr is not a terminal, nor when text results go to the same terminal (the bar
+    would tear through them).
+    """
+    if not sys.stderr.isatty() or (quiet_terminal and _same_terminal(sys.stdout, sys.stderr)):
+        yield from lines
+        return
+    total = _size_of(stream)
+    columns = [TextColumn("validating"), BarColumn(), TextColumn("{task.fields[lines]:,} lines")]
+    with Progress(
+        *columns,
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    ) as progress:
+        task = progress.add_task("validate", total=total, lines=0)
+        read = 0
+        for count, line in enumerate(lines, start=1):
+            read += len(line)
+            if count % _PROGRESS_EVERY == 0:
+                progress.update(task, completed=read, lines=count)
+            yield line
+
+
+def _size_of(stream: BinaryIO) -> int | None:
+    """The size of a regular file, for the bar's total; None for pipes and terminals."""
+    try:
+        status = os.fstat(stream.fileno())
+    except (OSError, ValueError):
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def _same_terminal(first: TextIO, second: TextIO) -> bool:
+    try:
+        return first.isatty() and os.path.samestat(
+            os.fstat(first.fileno()), os.fstat(second.fileno())
+        )
+    except (OSError, ValueError):
+        return False
+
+
+def _print_summary(summary: ValidationSummary, console: Console) -> None:
+    table = Table(title="Validation summary", show_footer=True)
+    table.add_column("verdict", footer="total")
+    table.add_column("status")
+    table.add_column("reason")
+    table.add_column("payloads", justify="right", footer=f"{summary.payloads:,}")
+    for reason, count in summary.by_reason.most_common():
+        verdict = "accepted" if reason == "accepted" else "rejected"
+        status = summary.status_of_reason.get(reason)
+        table.add_row(verdict, "" if status is None else str(status), reason, f"{count:,}")
+    console.print(table)
+    if summary.by_format:
+        formats = Table(title="Accepted payloads by documented format")
+        formats.add_column("format")
+        formats.add_column("payloads", justify="right")
+        for name, count in summary.by_format.most_common():
+            formats.add_row(name, f"{count:,}")
+        console.print(formats)
+    if summary.expectation_mismatches:
+        lines = ", ".join(map(str, summary.first_mismatch_lines))
+        console.print(
+            f"{summary.expectation_mismatches:,} generator scenarios got a verdict their "
+            f"expectation does not allow (first lines: {lines})",
+            style="bold red",
+        )
+    console.print(
+        f"{summary.accepted:,} accepted, {summary.rejected:,} rejected of {summary.payloads:,} "
+        f"payloads on {summary.lines:,} lines"
+    )
