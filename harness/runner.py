@@ -201,7 +201,10 @@ def _selected(patterns: tuple[str, ...], item: Check, subject: Subject) -> bool:
     if not patterns:
         return True
     names = (item.id, item.family, subject.id, f"{item.id}[{subject.id}]")
-    return any(fnmatchcase(name, pattern) for pattern in patterns for name in names)
+    # Equality first: `check[subject]` is a literal name, though `[...]` is a glob class.
+    return any(
+        name == pattern or fnmatchcase(name, pattern) for pattern in patterns for name in names
+    )
 
 
 def run(
