@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from types import TracebackType
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -18,6 +19,8 @@ __all__ = ["ConsoleProgress", "render_console", "render_started"]
 
 #: Failures shown in full per check; the rest are listed by subject id.
 _DETAILED_PER_CHECK = 3
+#: Narrower consoles leave out the family column, so check ids are never cut.
+_FAMILY_MIN_WIDTH = 100
 _STYLES = {"passed": "green", "failed": "bold red", "warned": "yellow", "error": "bold magenta"}
 
 
@@ -78,20 +81,23 @@ class ConsoleProgress:
 
 def render_console(report: RunReport, console: Console) -> None:
     """The table of checks, the failures in detail, skip reasons and the verdict."""
-    console.print(_table(report))
-    for check in report.started.checks:
-        _render_failures(report.results_of(check.id), console)
+    console.print(_table(report, console.width))
+    for outcomes in (("failed", "error"), ("warned",)):  # MUST failures before warnings
+        for check in report.started.checks:
+            _render_failures(report.results_of(check.id), outcomes, console)
     _render_skips(report, console)
     _render_verdict(report, console)
 
 
-def _table(report: RunReport) -> Table:
-    table = Table(title="Nat destination contract", title_justify="left", expand=False)
-    table.add_column("check")
-    table.add_column("level")
-    table.add_column("family")
-    for outcome in ("passed", "failed", "warned", "skipped"):
-        table.add_column(outcome, justify="right")
+def _table(report: RunReport, width: int) -> Table:
+    with_family = width >= _FAMILY_MIN_WIDTH
+    table = Table(title="Nat destination contract", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("check", no_wrap=True)
+    table.add_column("level", no_wrap=True, min_width=6)
+    if with_family:
+        table.add_column("family", no_wrap=True)
+    for header in ("pass", "fail", "warn", "skip"):
+        table.add_column(header, justify="right", no_wrap=True)
     for check in report.started.checks:
         counts = Counter(result.outcome for result in report.results_of(check.id))
         worst = next(
@@ -103,7 +109,7 @@ def _table(report: RunReport) -> Table:
         table.add_row(
             Text(check.id, style=style),
             check.level,
-            check.family,
+            *([check.family] if with_family else []),
             str(counts["passed"]),
             _count(counts["failed"] + counts["error"], "bold red"),
             _count(counts["warned"], "yellow"),
@@ -116,8 +122,10 @@ def _count(value: int, style: str) -> Text:
     return Text(str(value), style=style if value else "dim")
 
 
-def _render_failures(results: tuple[CheckResult, ...], console: Console) -> None:
-    bad = [result for result in results if result.outcome in ("failed", "warned", "error")]
+def _render_failures(
+    results: tuple[CheckResult, ...], outcomes: tuple[str, ...], console: Console
+) -> None:
+    bad = [result for result in results if result.outcome in outcomes]
     for result in bad[:_DETAILED_PER_CHECK]:
         label = {"failed": "FAILED", "warned": "WARNING", "error": "ERROR"}[result.outcome]
         console.print()
@@ -132,12 +140,13 @@ def _render_failures(results: tuple[CheckResult, ...], console: Console) -> None
         if result.failure is None:
             console.print(Text(f"  {result.reason}"))
             continue
-        for name, text in (
-            ("expected", result.failure.expected),
-            ("sent", result.failure.sent),
-            ("received", result.failure.received),
-        ):
-            console.print(Text.assemble((f"  {name}: ", "bold"), _indented(text)))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row("  expected:", Text(result.failure.expected))
+        grid.add_row("  sent:", Text(_shortened(result.failure.sent)))
+        grid.add_row("  received:", Text(_shortened(result.failure.received)))
+        console.print(grid)
     hidden = bad[_DETAILED_PER_CHECK:]
     if hidden:
         names = ", ".join(result.subject_id for result in hidden[:10])
@@ -147,8 +156,12 @@ def _render_failures(results: tuple[CheckResult, ...], console: Console) -> None
         )
 
 
-def _indented(text: str) -> str:
-    return text.replace("\n", "\n            ")
+def _shortened(text: str) -> str:
+    """The first and the last line of a long text (a sequence's first request and its read-back)."""
+    lines = text.splitlines()
+    if len(lines) <= 3:
+        return text
+    return "\n".join([lines[0], f"… {len(lines) - 2} more lines in --report-json", lines[-1]])
 
 
 def _render_skips(report: RunReport, console: Console) -> None:
