@@ -1,0 +1,163 @@
+"""Bulk realistic traffic: many scenarios in given family proportions, fast and reproducible."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, tzinfo
+
+from harness.errors import UsageError
+from scenarios.expect import ExpectShape, expect_for
+from scenarios.families import FAMILIES, variants_of
+from scenarios.model import Expect, Request, Scenario
+from scenarios.pools import make_pools
+from scenarios.sampler import Sampler
+from scenarios.variant import Variant
+
+__all__ = ["DEFAULT_MIX", "format_mix", "generate", "parse_mix"]
+
+#: The share of each family in bulk traffic when no mix is given.
+DEFAULT_MIX: Mapping[str, int] = {
+    "recommended": 40,
+    "alternative": 20,
+    "segment": 20,
+    "engage": 10,
+    "malformed": 10,
+}
+
+
+def format_mix(mix: Mapping[str, int]) -> str:
+    """The `--mix` text of a mix: `recommended=40,alternative=20,...`."""
+    return ",".join(f"{family}={share}" for family, share in mix.items())
+
+
+def _known_families() -> str:
+    return ", ".join(FAMILIES)
+
+
+def parse_mix(text: str) -> dict[str, int]:
+    """`recommended=40,malformed=10` as a mix; families left out get no traffic."""
+    example = format_mix(DEFAULT_MIX)
+    mix: dict[str, int] = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        family, equals, share_text = item.partition("=")
+        family, share_text = family.strip(), share_text.strip()
+        if not equals or not family:
+            raise UsageError(f"--mix item {item!r} is not family=share: write it like {example}")
+        try:
+            share = int(share_text)
+        except ValueError:
+            raise UsageError(
+                f"--mix share of {family!r} is {share_text!r}, not a whole number: "
+                f"write it like {example}"
+            ) from None
+        if family in mix:
+            raise UsageError(f"--mix names {family!r} twice: give each family once")
+        mix[family] = share
+    if not mix:
+        raise UsageError(f"--mix is empty: write it like {example}")
+    return _checked(mix)
+
+
+def _checked(mix: Mapping[str, int]) -> dict[str, int]:
+    """The mix as a dict, or a UsageError naming what is wrong with it."""
+    unknown = [family for family in mix if family not in FAMILIES]
+    if unknown:
+        raise UsageError(
+            f"unknown famil{'y' if len(unknown) == 1 else 'ies'} in --mix: "
+            f"{', '.join(map(repr, unknown))}; the families are {_known_families()}"
+        )
+    for family, share in mix.items():
+        if not isinstance(share, int) or isinstance(share, bool):
+            raise UsageError(f"--mix share of {family!r} must be a whole number, got {share!r}")
+        if share < 0:
+            raise UsageError(f"--mix share of {family!r} is {share}: shares must be 0 or more")
+    if not any(mix.values()):
+        raise UsageError("--mix gives every family a share of 0: give at least one family more")
+    return dict(mix)
+
+
+def family_counts(count: int, mix: Mapping[str, int]) -> dict[str, int]:
+    """How many of `count` scenarios each family gets: proportional, largest remainders first."""
+    total = sum(mix.values())
+    exact = {family: count * share / total for family, share in mix.items() if share}
+    counts = {family: int(value) for family, value in exact.items()}
+    short = count - sum(counts.values())
+    by_remainder = sorted(exact, key=lambda family: (counts[family] - exact[family], family))
+    for family in by_remainder[:short]:
+        counts[family] += 1
+    return counts
+
+
+def _weighted_table(family: str) -> tuple[Variant, ...]:
+    """The family's variants, each repeated by its weight, for uniform picks."""
+    return tuple(variant for variant in variants_of(family) for _ in range(variant.weight))
+
+
+def generate(
+    count: int,
+    seed: int = 0,
+    mix: Mapping[str, int] | None = None,
+    *,
+    day_zone: tzinfo = UTC,
+) -> Iterator[Scenario]:
+    """`count` scenarios of realistic traffic in the proportions of `mix` (exactly, rounded).
+
+    Families come in a seeded random order; within a family, variants by their weight. Each
+    scenario has its own contact, so each accepted one expects `created` in any order.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise UsageError(f"count must be a whole number of 0 or more, got {count!r}")
+    shares = _checked(DEFAULT_MIX if mix is None else mix)
+    return _scenarios(count, seed, family_counts(count, shares), day_zone)
+
+
+#: How many requests of each variant are checked against the rules in full before its
+#: `ExpectShape` is trusted for the rest (a variant whose answers change shape is a bug).
+_CHECKED_PER_VARIANT = 3
+
+
+def _scenarios(
+    count: int, seed: int, counts: dict[str, int], day_zone: tzinfo
+) -> Iterator[Scenario]:
+    if count == 0:
+        return
+    sampler = Sampler(seed, make_pools(seed), scope="g")
+    random = sampler.rng.random
+    families = [family for family in FAMILIES if counts.get(family)]
+    tables = [_weighted_table(family) for family in families]
+    remaining = [counts[family] for family in families]
+    shapes: dict[str, ExpectShape] = {}
+    checked: dict[str, int] = {}
+    left = count
+    for index in range(count):
+        # Draw a family without replacement: exact totals, in a random order.
+        point = random() * left
+        slot = 0
+        while point >= remaining[slot]:
+            point -= remaining[slot]
+            slot += 1
+        remaining[slot] -= 1
+        left -= 1
+        table = tables[slot]
+        variant = table[int(random() * len(table))]
+        request = variant.build(sampler)
+        shape = shapes.get(variant.id)
+        if shape is None:
+            shape = shapes[variant.id] = ExpectShape.of(request, day_zone=day_zone)
+        expect = shape.expect_for(request)
+        if checked.get(variant.id, 0) < _CHECKED_PER_VARIANT:
+            checked[variant.id] = checked.get(variant.id, 0) + 1
+            _check_shape(variant, request, expect, day_zone)
+        yield Scenario(f"{variant.id}#{index}", families[slot], request, expect, variant.summary)
+
+
+def _check_shape(variant: Variant, request: Request, expect: Expect, day_zone: tzinfo) -> None:
+    full = expect_for(request, day_zone=day_zone)
+    if full != expect:
+        raise RuntimeError(
+            f"variant {variant.id} builds requests whose answers differ in shape: "
+            f"the rules say {full}, its shape says {expect}"
+        )
