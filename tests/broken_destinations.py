@@ -44,6 +44,8 @@ class Defect(enum.Enum):
     EVENT_IGNORED = "event-ignored-as-description"
     SERVER_TIME_FOR_MISSING_TIMESTAMP = "missing-timestamp-replaced-by-server-time"
     SLOW_ANSWER = "answer-slower-than-timeout"
+    #: Only SHOULD-level: error bodies carry a message but no `errors` list naming the field.
+    ERRORS_WITHOUT_FIELDS = "errors-without-field-list"
 
 
 #: How long the race defect waits between looking for the day's entry and inserting it (the
@@ -163,6 +165,8 @@ def broken_destination(defect: Defect, api_key: str, *, slow_seconds: float = 1.
             )
             if defect is Defect.MISSING_EMAIL_500 and missing_email:
                 return _error(500, "server", "internal_error", "KeyError: 'email'")
+            if defect is Defect.ERRORS_WITHOUT_FIELDS:
+                return JSONResponse({"message": verdict.body["message"]}, verdict.status)
             return JSONResponse(verdict.body, verdict.status)
         return JSONResponse(await record(verdict, rewritten))
 
