@@ -75,13 +75,6 @@ _MESSAGE_LIMIT = 160
 #: How `ValidationSummary.by_format` counts accepted payloads that match no documented format.
 _NO_FORMAT = "(no documented format)"
 _NO_EMAIL = "none of traits.email, context.traits.email, email holds a valid address"
-#: Which format a rejected payload is said to be closest to when several are equally close.
-_CLOSEST_PREFERENCE: tuple[str, ...] = (
-    "nat-recommended",
-    "nat-alternative-email",
-    "nat-alternative-event",
-    "nat-engage",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,9 +388,9 @@ class _Judge:
     def closest_format(
         self, payload: dict[str, Any], accepted_errors: list[jsonschema_rs.ValidationError]
     ) -> FormatFit:
-        """The format with the fewest parts missing beyond what `nat-accepted.json` reports."""
-        by_preference = sorted(self.formats, key=lambda entry: _CLOSEST_PREFERENCE.index(entry[0]))
-        for name, title, shape in by_preference:
+        """The format with the fewest parts missing beyond what `nat-accepted.json` reports;
+        of equally close ones, the most specific (as `FORMAT_SCHEMAS` orders them)."""
+        for name, title, shape in self.formats:
             if shape.is_valid(payload):  # nothing missing: no other format can be closer
                 return FormatFit(name, title, False)
         known = set()
@@ -406,7 +399,7 @@ class _Judge:
             if type(error.kind).__name__ == "AnyOf":
                 known.update(_key(nested) for branch in error.kind.context for nested in branch)
         candidates = []
-        for order, (name, title, shape) in enumerate(by_preference):
+        for order, (name, title, shape) in enumerate(self.formats):
             own = [error for error in shape.iter_errors(payload) if _key(error) not in known]
             required = sum(type(error.kind).__name__ == "Required" for error in own)
             candidates.append((required, len(own), order, name, title, own))

@@ -1,0 +1,358 @@
+"""`validate_lines` and `nat-harness validate`: verdicts, reasons, formats, streaming, exits."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import orjson
+import pytest
+from hypothesis import given, settings
+
+from harness.validate import FORMAT_SCHEMAS, LineResult, ValidationSummary, validate_lines
+from reference_impl.rules import EMAIL_PLACES, MAX_BODY_BYTES
+from schemas import ACCEPTED, load_schema
+from tests.test_rules_agree_with_schema import identify_like
+
+TS = "2020-05-31T17:55:47.263Z"
+
+
+def identify(**fields: Any) -> dict[str, Any]:
+    return {"type": "identify", "timestamp": TS, **fields}
+
+
+def email_at(place: str, email: str) -> dict[str, Any]:
+    """An identify call with `email` at `place` (`traits.email`, `context.traits.email`, ...)."""
+    *parents, key = place.split(".")
+    payload = identify()
+    container = payload
+    for parent in parents:
+        container = container.setdefault(parent, {})
+    container[key] = email
+    return payload
+
+
+def line_of(payload: Any) -> bytes:
+    return orjson.dumps(payload) + b"\n"
+
+
+def only(payload: Any) -> LineResult:
+    """The result of validating `payload` as a one-line file."""
+    (result,) = validate_lines([line_of(payload)])
+    return result
+
+
+def padded(size: int) -> bytes:
+    """An accepted payload whose JSON is exactly `size` bytes."""
+    payload = identify(traits={"email": "peter@example.com", "notes": ""})
+    payload["traits"]["notes"] = "x" * (size - len(orjson.dumps(payload)))
+    body = orjson.dumps(payload)
+    assert len(body) == size
+    return body
+
+
+def _format_examples() -> list[Any]:
+    return [
+        pytest.param(name, example, id=f"{name}#{index}")
+        for name in FORMAT_SCHEMAS
+        for index, example in enumerate(load_schema(name)["examples"])
+    ]
+
+
+@pytest.mark.parametrize(("name", "example"), _format_examples())
+def test_each_documented_example_is_accepted_and_matched_to_its_format(
+    name: str, example: dict[str, Any]
+) -> None:
+    result = only(example)
+    assert (result.accepted, result.status, result.reason) == (True, 200, "accepted")
+    assert result.format is not None and result.format.matches
+    # The most specific format wins: an {email, event} call is format 2 even though it is
+    # also format 1, and an Engage call is Engage even though it is also the recommended format.
+    assert result.format.schema == name
+
+
+def test_an_accepted_call_in_no_documented_format_says_so() -> None:
+    result = only(identify(context={"traits": {"email": "ana@example.org"}}))
+    assert result.accepted and result.format is None
+
+
+@pytest.mark.parametrize("place", EMAIL_PLACES)
+def test_a_bad_email_names_its_place_the_rule_and_status_400(place: str) -> None:
+    result = only(email_at(place, "peter@@example.com"))
+    assert not result.accepted
+    assert result.status == 400
+    assert result.reason == f"{place} invalid_format"
+    assert result.errors[0].field == place and "peter@@example.com" in result.errors[0].message
+    assert [(issue.field, issue.rule) for issue in result.schema_errors] == [
+        (place, "nat-accepted.json#/$defs/email/pattern")
+    ]
+
+
+def test_a_missing_email_points_at_every_place_and_the_recommended_format() -> None:
+    result = only(identify(traits={"name": "Peter"}))
+    assert result.reason == "traits.email missing"
+    assert "traits.email (recommended)" in result.errors[0].message
+    assert result.schema_errors[0].rule == "nat-accepted.json#/anyOf"
+    assert result.format is not None and result.format.schema == "nat-recommended"
+    assert not result.format.matches
+    assert [(issue.field, issue.message) for issue in result.format.missing] == [
+        ("traits", '"email" is a required property')
+    ]
+
+
+def test_a_flat_call_with_a_bad_email_is_closest_to_alternative_format_1() -> None:
+    result = only(identify(email="not-an-address"))
+    assert result.format is not None
+    assert result.format.schema == "nat-alternative-email"
+    assert result.format.missing == ()
+
+
+def test_an_engage_call_with_a_bad_timestamp_is_closest_to_engage() -> None:
+    engage = load_schema("nat-engage")["examples"][0]
+    engage["timestamp"] = "yesterday"
+    result = only(engage)
+    assert result.reason == "timestamp invalid_format"
+    # Engage and the recommended format both need nothing more: the more specific one is named.
+    assert result.format is not None and result.format.schema == "nat-engage"
+    assert not result.format.matches and result.format.missing == ()
+
+
+def test_an_incomplete_engage_call_is_still_accepted_as_the_recommended_format() -> None:
+    engage = load_schema("nat-engage")["examples"][0]
+    del engage["context"]["personas"]["computation_key"]
+    result = only(engage)
+    assert result.accepted
+    assert result.format is not None and result.format.schema == "nat-recommended"
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "reason", "rule"),
+    [
+        pytest.param(
+            identify(email="a@example.com", timestamp="2020-05-31 17:55:47"),
+            400,
+            "timestamp invalid_format",
+            "nat-accepted.json#/$defs/timestamp/pattern",
+            id="timestamp-without-zone",
+        ),
+        pytest.param(
+            {"type": "identify", "email": "a@example.com"},
+            400,
+            "timestamp missing",
+            "nat-accepted.json#/required",
+            id="timestamp-missing",
+        ),
+        pytest.param(
+            identify(email="a@example.com", type="track"),
+            501,
+            "type unsupported_type",
+            "nat-accepted.json#/$defs/identifyType/pattern",
+            id="track-call",
+        ),
+        pytest.param(
+            identify(email="a@example.com", messageId=7),
+            400,
+            "messageId invalid_type",
+            "nat-accepted.json#/properties/messageId/type",
+            id="numeric-message-id",
+        ),
+        pytest.param(
+            [identify(email="a@example.com")],
+            400,
+            "body not_object",
+            "nat-accepted.json#/type",
+            id="array-body",
+        ),
+    ],
+)
+def test_rejections_carry_the_rules_status_reason_and_the_failed_keyword(
+    payload: Any, status: int, reason: str, rule: str
+) -> None:
+    result = only(payload)
+    assert (result.accepted, result.status, result.reason) == (False, status, reason)
+    assert rule in [issue.rule for issue in result.schema_errors]
+
+
+def test_a_line_that_is_not_json_is_reported_with_its_number() -> None:
+    lines = [line_of(identify(email="a@example.com")), b"\n", b'{"type": "identify",}\n']
+    results = list(validate_lines(lines))
+    assert [(result.line, result.accepted) for result in results] == [(1, True), (3, False)]
+    assert (results[1].status, results[1].reason) == (400, "body not_json")
+    assert "not valid JSON" in results[1].errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("size", "status"),
+    [(MAX_BODY_BYTES, 200), (MAX_BODY_BYTES + 1, 413)],
+    ids=["exactly-32KB", "one-byte-over"],
+)
+def test_bodies_over_32_kb_are_rejected_413(size: int, status: int) -> None:
+    (result,) = validate_lines([padded(size) + b"\n"])
+    assert result.status == status
+
+
+def _generator_line(payload: Any, *, status: int, auth: str = "basic", **extra: Any) -> bytes:
+    scenario = {"id": "family/case", "family": "family", "summary": "", "auth": auth}
+    scenario.update({"content_type": "application/json", **extra})
+    return line_of({"scenario": scenario, "expect": {"status": status}, "payload": payload})
+
+
+def test_generator_lines_are_checked_against_their_expectation() -> None:
+    good = identify(traits={"email": "peter@example.com"})
+    lines = [
+        _generator_line(good, status=200),
+        _generator_line(good, status=400),  # a generator bug this command should surface
+        _generator_line(good, status=401, auth="wrong"),  # about the key, not the payload
+        _generator_line(None, status=400, raw_body='{"type": "identify",'),
+        _generator_line(good, status=415, content_type="text/plain"),
+    ]
+    results = list(validate_lines(lines))
+    assert [result.scenario for result in results] == ["family/case"] * 5
+    assert [result.accepted for result in results] == [True, True, True, False, True]
+    assert [result.meets_expectation for result in results] == [True, False, None, True, None]
+    assert results[3].reason == "body not_json"
+
+
+def test_generator_sequences_yield_one_result_per_step() -> None:
+    steps = [
+        orjson.loads(_generator_line(identify(email=f"{name}@example.com"), status=200))
+        for name in ("ana", "bob")
+    ]
+    line = line_of({"sequence": {"id": "dedup/same-day"}, "steps": steps, "final": {}})
+    results = list(validate_lines([line]))
+    assert [(result.line, result.accepted) for result in results] == [(1, True), (1, True)]
+
+
+def test_a_payload_with_a_scenario_trait_is_still_a_payload() -> None:
+    result = only(identify(email="a@example.com", scenario="checkout"))
+    assert result.accepted and result.scenario is None
+
+
+def test_validation_streams_and_never_reads_ahead() -> None:
+    consumed = 0
+
+    def endless() -> Iterator[bytes]:
+        nonlocal consumed
+        for count in itertools.count():
+            consumed += 1
+            yield line_of(identify(email=f"user{count}@example.com"))
+
+    first = list(itertools.islice(validate_lines(endless()), 3))
+    assert [result.line for result in first] == [1, 2, 3]
+    assert consumed == 3
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(identify_like())
+def test_verdict_only_mode_gives_the_same_verdicts(payload: dict[str, Any]) -> None:
+    line = line_of(payload)
+    (explained,) = validate_lines([line])
+    (verdict,) = validate_lines([line], explain=False)
+    assert explained.accepted == verdict.accepted
+    assert (explained.status == 200) is explained.accepted
+    if not explained.accepted:
+        assert explained.errors, "a rejection always says why"
+
+
+@pytest.mark.parametrize("place", EMAIL_PLACES)
+def test_the_accepted_schema_lists_email_places_in_the_rules_order(place: str) -> None:
+    """`validate` shows the anyOf branch of the place the rules name: the orders must match."""
+    payload = email_at(place, "a@example.com")
+    accepted = load_schema(ACCEPTED)
+    taking = [
+        index
+        for index, branch in enumerate(accepted["anyOf"])
+        if jsonschema_rs.validator_for({**accepted, "anyOf": [branch]}).is_valid(payload)
+    ]
+    assert taking == [EMAIL_PLACES.index(place)]
+
+
+def test_summary_counts_verdicts_reasons_statuses_and_formats() -> None:
+    lines = [
+        line_of(identify(traits={"email": "peter@example.com"})),
+        line_of(identify(email="test@example.com")),
+        line_of(identify(email="bad")),
+        line_of(identify(email="a@example.com", type="page")),
+    ]
+    summary = ValidationSummary()
+    for result in validate_lines(lines):
+        summary.add(result)
+    view = summary.as_dict()
+    assert (view["payloads"], view["accepted"], view["rejected"]) == (4, 2, 2)
+    assert view["by_reason"] == {
+        "accepted": 2,
+        "email invalid_format": 1,
+        "type unsupported_type": 1,
+    }
+    assert view["by_status"] == {"200": 2, "400": 1, "501": 1}
+    assert view["by_format"] == {"nat-recommended": 1, "nat-alternative-email": 1}
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "validate", *args],
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
+
+
+@pytest.fixture
+def mixed_file(tmp_path: Path) -> Path:
+    path = tmp_path / "payloads.jsonl"
+    path.write_bytes(
+        line_of(identify(traits={"email": "peter@example.com"}))
+        + line_of(identify(traits={"email": "peter@"}))
+        + b"not json\n"
+    )
+    return path
+
+
+def test_cli_prints_each_line_and_a_summary_and_exits_1_on_a_rejection(mixed_file: Path) -> None:
+    result = run_cli(str(mixed_file))
+    assert result.returncode == 1, result.stderr
+    assert "line 1: accepted (Nat recommended format)" in result.stdout
+    assert "line 2: rejected 400: traits.email invalid_format" in result.stdout
+    assert "nat-accepted.json#/$defs/email/pattern" in result.stdout
+    assert "line 3: rejected 400: body not_json" in result.stdout
+    assert "1 accepted, 2 rejected of 3 payloads" in result.stdout
+
+
+def test_cli_json_output_is_json_lines_ending_with_a_summary(mixed_file: Path) -> None:
+    result = run_cli(str(mixed_file), "--format", "json")
+    assert result.returncode == 1
+    records = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [record["line"] for record in records[:-1]] == [1, 2, 3]
+    assert records[1]["errors"][0]["field"] == "traits.email"
+    assert records[-1]["summary"]["rejected"] == 2
+
+
+def test_cli_reads_stdin_and_exits_0_when_everything_is_accepted() -> None:
+    result = run_cli("-", "--show", "none", stdin=line_of(identify(email="a@example.com")))
+    assert result.returncode == 0, result.stderr
+    assert "line 1" not in result.stdout
+    assert "1 accepted, 0 rejected" in result.stdout
+
+
+def test_cli_exits_2_with_a_message_when_the_file_cannot_be_read(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.jsonl"
+    result = run_cli(str(missing))
+    assert result.returncode == 2
+    assert f"cannot read {missing}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_help_has_an_example() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "Example:" in result.stdout and "nat-harness validate payloads.jsonl" in result.stdout
