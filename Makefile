@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/nat-harness demo
+	$(BIN)/nat-harness run
 
 test: $(STAMP)
 	$(BIN)/ruff check .
