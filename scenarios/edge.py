@@ -264,11 +264,13 @@ VARIANTS: tuple[Variant, ...] = (
         "edge/huge-traits-under-limit",
         "300 traits in a body just under 32 KB: accepted",
         huge_traits,
+        stampable=False,
     ),
     Variant(
         "edge/body-exactly-32kb",
         f"A body of exactly {MAX_BODY_BYTES} bytes: at the limit, accepted",
         exactly_at_limit,
+        stampable=False,
     ),
     Variant(
         "edge/email-precedence",
@@ -314,6 +316,7 @@ VARIANTS: tuple[Variant, ...] = (
         "edge/longest-message-id",
         f"messageId of exactly {MAX_MESSAGE_ID_LENGTH} characters: accepted",
         _edit(longest_message_id),
+        stampable=False,
     ),
     Variant(
         "edge/bearer-auth",

@@ -18,7 +18,6 @@ from reference_impl.rules import (
     contact_key_of,
     evaluate,
     parse_body,
-    parse_timestamp,
 )
 from scenarios.model import Expect, Request, SequenceExpect
 
@@ -67,57 +66,40 @@ def expect_for(request: Request, *, day_zone: tzinfo = UTC) -> Expect:
 
 @dataclass(frozen=True, slots=True)
 class ExpectShape:
-    """The answer to one request, kept so it applies to requests built the same way.
+    """The answer to one request, kept for copies of it that differ only in their ids.
 
-    A variant builds every request alike: the same fields present, with the same types and
-    validity; only the values differ. The rules' verdict on one such request then holds for all,
-    except for the contact, the day and the description, which are read from each request at the
-    places the rules found them. `expect_for` on every request gives the same answers, slower.
+    A stamped copy (`scenarios.stamping`) has the same fields, timestamp and description as its
+    template, and a new contact number and ids: the rules' verdict on one copy holds for every
+    copy, except for the contact, read from each copy where the rules found the email.
     """
 
     expect: Expect
     #: Where the rules found the email (`traits.email`, ...), as keys; None for a rejection.
     email_path: tuple[str, ...] | None
-    #: Where the description came from, as keys; None for a rejection or the standard text.
-    description_path: tuple[str, ...] | None
-    day_zone: tzinfo
 
     @classmethod
     def of(cls, request: Request, *, day_zone: tzinfo = UTC) -> ExpectShape:
-        """The shape of `request`'s answer, from the rules."""
+        """The rules' answer to `request`, and where its contact comes from."""
         verdict = _verdict(request, day_zone)
         if not isinstance(verdict, Accepted):
-            return cls(_rejection(verdict), None, None, day_zone)
+            return cls(_rejection(verdict), None)
         expect = _acceptance(verdict, "created", verdict.description, verdict.description_source)
-        source = verdict.description_source
-        description_path = None if source == "standard" else tuple(source.split("."))
-        return cls(expect, tuple(verdict.email_field.split(".")), description_path, day_zone)
+        return cls(expect, tuple(verdict.email_field.split(".")))
 
     def expect_for(self, request: Request) -> Expect:
-        """The answer to a request built like the one this shape came from."""
+        """The answer to a copy of the request this shape came from."""
+        expect = self.expect
         if self.email_path is None:
-            return self.expect
-        payload = request.payload
-        email = payload
+            return expect
+        email = request.payload
         for key in self.email_path:
             email = email[key]
-        moment = parse_timestamp(payload["timestamp"])
-        if moment is None:
-            raise ValueError(f"not built like its shape: timestamp {payload['timestamp']!r}")
-        if self.day_zone is not UTC:
-            moment = moment.astimezone(self.day_zone)
-        description = self.expect.description
-        if self.description_path is not None:
-            description = payload
-            for key in self.description_path:
-                description = description[key]
-        expect = self.expect
         return Expect(
             200,
             "created",
             contact_key_of(email),
-            moment.date().isoformat(),
-            description,
+            expect.day,
+            expect.description,
             expect.description_source,
             False,
             None,

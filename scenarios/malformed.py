@@ -401,6 +401,7 @@ VARIANTS: tuple[Variant, ...] = (
         "malformed/over-32kb",
         f"A valid identify of {MAX_BODY_BYTES + 1} bytes, one over Segment's limit: 413",
         over_limit,
+        stampable=False,
     ),
     Variant(
         "malformed/wrong-content-type",

@@ -110,12 +110,17 @@ class Sampler:
         size = len(pools.first_names)
         first = int(self.rng.random() * size)
         last = int(self.rng.random() * len(pools.last_names))
-        number = self._next_contact
-        self._next_contact = number + 1
         if domain is None:
             domain = EMAIL_DOMAINS[int(self.rng.random() * 3)]
+        number = self.contact_number()
         email = f"{pools.email_first[first]}.{pools.email_last[last]}+{self.tag}.{number}@{domain}"
         return Person(email, pools.first_names[first], pools.last_names[last])
+
+    def contact_number(self) -> str:
+        """The next number of the run's contacts: with the tag, what makes an email unique."""
+        number = self._next_contact
+        self._next_contact = number + 1
+        return str(number)
 
     # -- time ------------------------------------------------------------------------------------
 

@@ -23,6 +23,9 @@ class Variant:
     build: Build
     #: Relative frequency within its family in bulk traffic; 0 keeps it to the catalogue.
     weight: int = 1
+    #: Whether bulk traffic may copy built requests with new ids (`scenarios.stamping`); False
+    #: for requests whose exact size or id length is the point (the 32 KB limit, ...).
+    stampable: bool = True
 
     @property
     def family(self) -> str:

@@ -14,6 +14,7 @@ from harness.errors import HarnessError
 from harness.cli import demo, serve  # noqa: F401  isort: skip
 from harness.cli import run  # noqa: F401  isort: skip
 from harness.cli import validate  # noqa: F401  isort: skip
+from harness.cli import generate  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 
