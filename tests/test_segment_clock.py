@@ -1,0 +1,122 @@
+"""The virtual clock and the agenda: hours of backoff cost no real time, nothing runs early."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from harness.errors import UsageError
+from harness.segment.clock import Agenda, VirtualClock, format_instant, parse_time_scale
+
+START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+
+
+class FakeTimer:
+    """Real time under the test's control."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("text", "scale"),
+    [("instant", 0.0), ("INSTANT", 0.0), ("0", 0.0), ("1", 1.0), ("60", 60.0), (3600, 3600.0)],
+    ids=["instant", "instant-upper", "zero", "real-time", "minute-per-second", "number"],
+)
+def test_time_scale_is_parsed(text: str | float, scale: float) -> None:
+    assert parse_time_scale(text) == scale
+
+
+@pytest.mark.parametrize("text", ["fast", "-1", "nan", "inf", ""], ids=str)
+def test_bad_time_scale_says_what_is_accepted(text: str) -> None:
+    with pytest.raises(UsageError, match=r"'instant'.*1 for real time"):
+        parse_time_scale(text)
+
+
+def test_scaled_clock_runs_faster_than_real_time() -> None:
+    timer = FakeTimer()
+    clock = VirtualClock(60, start=START, timer=timer)
+    timer.now += 2.0
+    assert clock.now() == pytest.approx(120.0)
+    assert clock.datetime() == datetime(2024, 5, 1, 10, 2, tzinfo=UTC)
+    assert clock.real_seconds(60) == pytest.approx(1.0)
+
+
+def test_instant_clock_runs_at_real_speed_and_jumps_forward_only() -> None:
+    timer = FakeTimer()
+    clock = VirtualClock(0, start=START, timer=timer)
+    timer.now += 1.5
+    assert clock.now() == pytest.approx(1.5)
+    clock.advance_to(4 * 3600)
+    assert clock.now() == pytest.approx(4 * 3600)
+    clock.advance_to(10)  # the past: no effect
+    assert clock.now() == pytest.approx(4 * 3600)
+    clock.advance(30)
+    assert clock.now() == pytest.approx(4 * 3600 + 30)
+
+
+def test_format_instant_is_segment_style_utc_with_milliseconds() -> None:
+    moment = datetime.fromisoformat("2024-05-01T12:00:00.123456+02:00")
+    assert format_instant(moment) == "2024-05-01T10:00:00.123Z"
+
+
+def test_instant_agenda_jumps_to_the_earliest_due_job_when_idle() -> None:
+    clock = VirtualClock(0, start=START, timer=FakeTimer())
+    agenda: Agenda[str] = Agenda(clock)
+    agenda.put_many([(7200.0, "late"), (3600.0, "early"), (0.0, "now")])
+    taken = []
+    for _ in range(3):
+        taken.append((agenda.take(), clock.now()))
+        agenda.done()
+    assert taken == [("now", 0.0), ("early", 3600.0), ("late", 7200.0)]
+    assert agenda.outstanding() == 0
+
+
+def test_instant_agenda_waits_for_work_in_progress_before_jumping() -> None:
+    """A job in progress may schedule something sooner, so the clock must not jump past it."""
+    clock = VirtualClock(0, start=START, timer=FakeTimer())
+    agenda: Agenda[str] = Agenda(clock)
+    agenda.put_many([(0.0, "first"), (3600.0, "later")])
+    assert agenda.take() == "first"
+    taken: list[tuple[str | None, float]] = []
+    taker = threading.Thread(target=lambda: taken.append((agenda.take(), clock.now())), daemon=True)
+    taker.start()
+    taker.join(0.05)
+    assert taker.is_alive(), "the agenda jumped while a job was still in progress"
+    agenda.put("retry", 60.0)
+    agenda.done()
+    taker.join(5)
+    assert taken == [("retry", 60.0)]
+
+
+def test_scaled_agenda_releases_a_job_only_when_its_time_comes() -> None:
+    timer = FakeTimer()
+    clock = VirtualClock(10_000, start=START, timer=timer)
+    agenda: Agenda[str] = Agenda(clock)
+    agenda.put("job", 500.0)
+    result: list[str | None] = []
+    taker = threading.Thread(target=lambda: result.append(agenda.take()), daemon=True)
+    taker.start()
+    taker.join(0.05)
+    assert taker.is_alive()
+    timer.now += 0.06  # 600 virtual seconds
+    taker.join(5)
+    assert result == ["job"]
+
+
+def test_wait_until_idle_and_close() -> None:
+    clock = VirtualClock(0, start=START, timer=FakeTimer())
+    agenda: Agenda[int] = Agenda(clock)
+    agenda.put(1, 0.0)
+    assert not agenda.wait_until_idle(0.01)
+    assert agenda.take() == 1
+    agenda.done()
+    assert agenda.wait_until_idle(1)
+    agenda.put(2, 10.0)
+    assert agenda.close() == 1
+    assert agenda.take() is None
