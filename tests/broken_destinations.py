@@ -50,7 +50,7 @@ class Defect(enum.Enum):
 
 #: How long the race defect waits between looking for the day's entry and inserting it (the
 #: await of an async database call, say): long enough for a burst to interleave.
-RACE_WINDOW_S = 0.05
+RACE_WINDOW_S = 0.02
 _OFFSET = re.compile(r"(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
 
 
