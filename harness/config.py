@@ -54,8 +54,9 @@ class RunConfig:
     probe: str = "reference"
     probe_wait: float = DEFAULT_PROBE_WAIT_S
     timeout: float = SEGMENT_TIMEOUT_S
-    #: Give every scenario its own contacts (a `+tag` in each address) so runs never collide
-    #: with each other or with data already at the target.
+    #: Tag every email (`name+tag@domain`) and messageId with a per-run suffix, so runs never
+    #: collide with each other or with data already at the target. Not needed (and not done)
+    #: for the embedded reference destination, whose database is new.
     isolate: bool = True
     #: Segment's `X-Segment-Settings` content: every destination setting except the API key.
     settings: dict[str, object] = field(default_factory=dict)

@@ -327,3 +327,11 @@ def test_read_back_checks_are_skipped_without_a_probe_never_passed() -> None:
         _judge("one_entry_per_contact_per_day", RETRY, *exchanges)
     with pytest.raises(CheckSkipped, match="no probe"):
         _judge("description_follows_precedence", RECOMMENDED, _answer(RECOMMENDED, 200, {}))
+
+
+def test_the_package_exports_what_all_says() -> None:
+    import harness.checks as package
+
+    assert len(set(package.__all__)) == len(package.__all__)
+    assert all(hasattr(package, name) for name in package.__all__)
+    assert {"Check", "CheckFailed", "Registry", "check", "default_registry"} <= set(package.__all__)
