@@ -2,8 +2,9 @@
 
 Three independent judges: the pure rules (`reference_impl.rules.evaluate`), `jsonschema` (Python,
 with format checks) and `jsonschema-rs` (compiled, the validate command's hot path). Payloads come
-from the schemas' examples, named malformed variants, Segment's own corpus when it is present, and
-hypothesis strategies that build identify calls whose emails and timestamps sit on the boundary.
+from the schemas' examples, named malformed variants, Segment's own corpus when it is present,
+hypothesis strategies that build identify calls whose emails and timestamps sit on the boundary,
+and the scenario generator's catalogue, sequences and bulk traffic.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from reference_impl.rules import Accepted, evaluate
+from reference_impl.rules import Accepted, Rejected, evaluate, parse_body
+from scenarios import catalogue, generate, sequences
 from schemas import ACCEPTED, SCHEMA_NAMES, load_schema, schema_registry
 
 TS = "2020-05-31T17:55:47.263Z"
@@ -453,3 +455,23 @@ def test_the_strategy_reaches_both_verdicts() -> None:
     collect()
     share = sum(verdicts_seen) / len(verdicts_seen)
     assert 0.1 < share < 0.9, f"{share:.0%} of the generated calls are accepted"
+
+
+# --- the scenario generator -----------------------------------------------------------------------
+
+
+def _generated_bodies() -> list[Any]:
+    """Decoded bodies of the catalogue, every sequence step and a few thousand generated calls."""
+    scenarios = [
+        *catalogue(0),
+        *(step for sequence in sequences(0) for step in sequence.steps),
+        *generate(3000, seed=11),
+    ]
+    bodies = (parse_body(scenario.request.body()) for scenario in scenarios)
+    return [body for body in bodies if not isinstance(body, Rejected)]
+
+
+def test_every_generated_payload_gets_the_same_verdict_from_every_judge() -> None:
+    bodies = _generated_bodies()
+    accepted = sum(assert_agree(body) for body in bodies)
+    assert 0 < accepted < len(bodies)

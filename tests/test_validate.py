@@ -16,6 +16,7 @@ from hypothesis import given, settings
 
 from harness.validate import FORMAT_SCHEMAS, LineResult, ValidationSummary, validate_lines
 from reference_impl.rules import EMAIL_PLACES, MAX_BODY_BYTES
+from scenarios import catalogue, generate, sequences
 from schemas import ACCEPTED, load_schema
 from tests.test_rules_agree_with_schema import identify_like
 
@@ -356,3 +357,18 @@ def test_cli_help_has_an_example() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
     assert "Example:" in result.stdout and "nat-harness validate payloads.jsonl" in result.stdout
+
+
+def test_the_generators_expectations_hold_for_every_payload_it_makes() -> None:
+    records = [
+        *(scenario.to_dict() for scenario in catalogue(0)),
+        *(sequence.to_dict() for sequence in sequences(0)),
+        *(scenario.to_dict() for scenario in generate(2000, seed=5)),
+    ]
+    results = list(validate_lines(orjson.dumps(record) + b"\n" for record in records))
+    checked = [result for result in results if result.meets_expectation is not None]
+    assert len(results) > len(records)  # sequences yield one result per step
+    assert all(result.scenario for result in results)
+    assert {result.accepted for result in checked} == {True, False}
+    mismatches = [result.as_dict() for result in checked if not result.meets_expectation]
+    assert mismatches == []
