@@ -3,6 +3,18 @@ a virtual clock, and Engage audience syncs."""
 
 from harness.segment.clock import Agenda, VirtualClock, format_instant, parse_time_scale
 from harness.segment.delivery import DEFAULT_TIMEOUT, Delivery, Destination, segment_headers
+from harness.segment.engage import (
+    EngageConfig,
+    EngageSimulation,
+    EngageSummary,
+    MembershipReport,
+    Mismatch,
+    Profile,
+    Sync,
+    check_membership,
+    run_engage,
+    snake_case,
+)
 from harness.segment.faults import DeliveryFaults
 from harness.segment.ingest import (
     MAX_BATCH_BYTES,
@@ -34,21 +46,31 @@ __all__ = [
     "Delivery",
     "DeliveryFaults",
     "Destination",
+    "EngageConfig",
+    "EngageSimulation",
+    "EngageSummary",
     "Filtered",
     "Forward",
     "Journal",
     "JournalEntry",
+    "MembershipReport",
+    "Mismatch",
     "Pipeline",
+    "Profile",
     "RetryPolicy",
     "Simulator",
     "SimulatorConfig",
+    "Sync",
     "Verdict",
     "VirtualClock",
+    "check_membership",
     "classify",
     "create_ingest_app",
     "embedded_destination",
     "format_instant",
     "parse_time_scale",
+    "run_engage",
     "running_simulator",
     "segment_headers",
+    "snake_case",
 ]
