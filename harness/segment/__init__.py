@@ -4,6 +4,7 @@ a virtual clock, and Engage audience syncs."""
 from harness.segment.clock import Agenda, VirtualClock, format_instant, parse_time_scale
 from harness.segment.delivery import DEFAULT_TIMEOUT, Delivery, Destination, segment_headers
 from harness.segment.engage import (
+    COMPUTED_TRAITS,
     EngageConfig,
     EngageSimulation,
     EngageSummary,
@@ -23,7 +24,15 @@ from harness.segment.ingest import (
     create_ingest_app,
 )
 from harness.segment.journal import STATUSES, Journal, JournalEntry
-from harness.segment.pipeline import DAY, MESSAGE_TYPES, NAT_NAMES, Filtered, Forward, Pipeline
+from harness.segment.pipeline import (
+    DAY,
+    MESSAGE_TYPES,
+    NAT_NAMES,
+    Filtered,
+    Forward,
+    Pipeline,
+    enabled_for,
+)
 from harness.segment.retry import FOUR_HOURS, RetryPolicy, Verdict, classify
 from harness.segment.simulator import (
     Simulator,
@@ -33,6 +42,7 @@ from harness.segment.simulator import (
 )
 
 __all__ = [
+    "COMPUTED_TRAITS",
     "DAY",
     "DEFAULT_TIMEOUT",
     "FOUR_HOURS",
@@ -67,6 +77,7 @@ __all__ = [
     "classify",
     "create_ingest_app",
     "embedded_destination",
+    "enabled_for",
     "format_instant",
     "parse_time_scale",
     "run_engage",
