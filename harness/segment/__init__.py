@@ -33,7 +33,7 @@ from harness.segment.pipeline import (
     Pipeline,
     enabled_for,
 )
-from harness.segment.retry import FOUR_HOURS, RetryPolicy, Verdict, classify
+from harness.segment.retry import FOUR_HOURS, RETRYABLE_STATUSES, RetryPolicy, Verdict, classify
 from harness.segment.simulator import (
     Simulator,
     SimulatorConfig,
@@ -51,6 +51,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "MESSAGE_TYPES",
     "NAT_NAMES",
+    "RETRYABLE_STATUSES",
     "STATUSES",
     "Agenda",
     "Delivery",
