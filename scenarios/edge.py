@@ -153,7 +153,7 @@ def nulls_in_optional_fields(sampler: Sampler, payload: dict[str, Any]) -> None:
 
 def apostrophe_email(sampler: Sampler, payload: dict[str, Any]) -> None:
     email = payload["traits"]["email"]
-    payload["traits"]["email"] = "o'" + email.replace("+", "+tag_!#$%&*=?^`{|}~", 1)
+    payload["traits"]["email"] = "o'" + email.replace("+", "_!#$%&*=?^`{|}~+", 1)
 
 
 def longest_message_id(sampler: Sampler, payload: dict[str, Any]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from scenarios.model import Request
@@ -60,12 +62,15 @@ def engage_payload(
     if email is not None:
         traits["email"] = email
     prefix = "aud" if computation_class == "audience" else "tra"
+    # The same audience or trait of a space keeps its id from one sync to the next.
+    digest = hashlib.blake2b(f"{space_id}/{key}".encode(), digest_size=21).digest()
+    computation_id = base64.b64encode(digest, altchars=b"Qz").decode()[:27]
     return {
         "context": {
             "library": {"name": "unknown", "version": "unknown"},
             "personas": {
                 "computation_class": computation_class,
-                "computation_id": f"{prefix}_{sampler.base62(27)}",
+                "computation_id": f"{prefix}_{computation_id}",
                 "computation_key": key,
                 "namespace": f"spa_{space_id}",
                 "space_id": space_id,
@@ -90,7 +95,7 @@ def _audience(sampler: Sampler, *, entered: bool, email: bool = True) -> Request
             key=sampler.pick(AUDIENCES),
             value=entered,
             moment=sampler.moment(),
-            space_id=sampler.base62(22),
+            space_id=sampler.pick(sampler.pools.engage_spaces),
         )
     )
 
@@ -118,7 +123,7 @@ def computed_trait(sampler: Sampler) -> Request:
             key=key,
             value=_computed_value(sampler, key),
             moment=sampler.moment(),
-            space_id=sampler.base62(22),
+            space_id=sampler.pick(sampler.pools.engage_spaces),
         )
     )
 

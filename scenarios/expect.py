@@ -7,9 +7,10 @@ the destination's auth check. A sequence adds what the contract says about state
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
+from operator import itemgetter
 from typing import Any
 
 from reference_impl.rules import (
@@ -74,8 +75,8 @@ class ExpectShape:
     """
 
     expect: Expect
-    #: Where the rules found the email (`traits.email`, ...), as keys; None for a rejection.
-    email_path: tuple[str, ...] | None
+    #: Reads the email from a copy's payload where the rules found it; None for a rejection.
+    email_of: Callable[[Any], Any] | None
 
     @classmethod
     def of(cls, request: Request, *, day_zone: tzinfo = UTC) -> ExpectShape:
@@ -84,20 +85,17 @@ class ExpectShape:
         if not isinstance(verdict, Accepted):
             return cls(_rejection(verdict), None)
         expect = _acceptance(verdict, "created", verdict.description, verdict.description_source)
-        return cls(expect, tuple(verdict.email_field.split(".")))
+        return cls(expect, _getter(verdict.email_field))
 
     def expect_for(self, request: Request) -> Expect:
         """The answer to a copy of the request this shape came from."""
         expect = self.expect
-        if self.email_path is None:
+        if self.email_of is None:
             return expect
-        email = request.payload
-        for key in self.email_path:
-            email = email[key]
         return Expect(
             200,
             "created",
-            contact_key_of(email),
+            contact_key_of(self.email_of(request.payload)),
             expect.day,
             expect.description,
             expect.description_source,
@@ -105,6 +103,22 @@ class ExpectShape:
             None,
             expect.warning_fields,
         )
+
+
+def _getter(place: str) -> Callable[[Any], Any]:
+    """`payload -> payload[a][b]` for the place `a.b`."""
+    keys = place.split(".")
+    if len(keys) == 1:
+        return itemgetter(keys[0])
+    first, *rest = keys
+
+    def get(payload: Any) -> Any:
+        value = payload[first]
+        for key in rest:
+            value = value[key]
+        return value
+
+    return get
 
 
 class Ledger:

@@ -6,9 +6,9 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, tzinfo
 
 from harness.errors import UsageError
-from scenarios.expect import ExpectShape
-from scenarios.families import FAMILIES, VARIANTS, variants_of
-from scenarios.model import Scenario
+from scenarios.expect import ExpectShape, expect_for
+from scenarios.families import FAMILIES, variants_of
+from scenarios.model import Expect, Request, Scenario
 from scenarios.pools import make_pools
 from scenarios.sampler import Sampler
 from scenarios.stamping import Template, make_template, stamp
@@ -92,9 +92,25 @@ def family_counts(count: int, mix: Mapping[str, int]) -> dict[str, int]:
     return counts
 
 
-def _weighted_table(family: str) -> tuple[Variant, ...]:
+class _Source:
+    """Where one variant's bulk requests come from: full builds first, then stamped copies."""
+
+    __slots__ = ("family", "in_full", "prefix", "summary", "templates", "variant")
+
+    def __init__(self, variant: Variant) -> None:
+        self.variant = variant
+        self.family = variant.family
+        self.prefix = f"{variant.id}#"
+        self.summary = variant.summary
+        self.templates: list[tuple[Template, ExpectShape]] = []
+        #: Built in full every time: not stampable, or a build gave no template.
+        self.in_full = not variant.stampable
+
+
+def _weighted_table(family: str) -> tuple[_Source, ...]:
     """The family's variants, each repeated by its weight, for uniform picks."""
-    return tuple(variant for variant in variants_of(family) for _ in range(variant.weight))
+    sources = [_Source(variant) for variant in variants_of(family)]
+    return tuple(source for source in sources for _ in range(source.variant.weight))
 
 
 def generate(
@@ -130,8 +146,6 @@ def _scenarios(
     families = [family for family in FAMILIES if counts.get(family)]
     tables = [_weighted_table(family) for family in families]
     remaining = [counts[family] for family in families]
-    templates: dict[str, list[tuple[Template, ExpectShape]]] = {}
-    built_in_full = {variant.id for variant in VARIANTS if not variant.stampable}
     left = count
     for index in range(count):
         # Draw a family without replacement: exact totals, in a random order.
@@ -143,23 +157,25 @@ def _scenarios(
         remaining[slot] -= 1
         left -= 1
         table = tables[slot]
-        variant = table[int(random() * len(table))]
-        pool = templates.get(variant.id)
-        if pool is None:
-            pool = templates[variant.id] = []
-        if len(pool) >= TEMPLATES_PER_VARIANT:
-            template, shape = pool[int(random() * len(pool))]
-            request = stamp(template, sampler)
+        source = table[int(random() * len(table))]
+        templates = source.templates
+        if len(templates) == TEMPLATES_PER_VARIANT:
+            template, shape = templates[int(random() * TEMPLATES_PER_VARIANT)]
+            request = stamp(template)
             expect = shape.expect_for(request)
         else:
-            template = None if variant.id in built_in_full else make_template(variant, sampler)
-            if template is None:
-                built_in_full.add(variant.id)
-                request = variant.build(sampler)
-            else:
-                request = stamp(template, sampler)
-            shape = ExpectShape.of(request, day_zone=day_zone)
-            expect = shape.expect
-            if template is not None:
-                pool.append((template, shape))
-        yield Scenario(f"{variant.id}#{index}", families[slot], request, expect, variant.summary)
+            request, expect = _built(source, sampler, day_zone)
+        yield Scenario(source.prefix + str(index), source.family, request, expect, source.summary)
+
+
+def _built(source: _Source, sampler: Sampler, day_zone: tzinfo) -> tuple[Request, Expect]:
+    """A request built in full, kept as a template for later copies when it can be."""
+    template = None if source.in_full else make_template(source.variant, sampler)
+    if template is None:
+        source.in_full = True
+        request = source.variant.build(sampler)
+        return request, expect_for(request, day_zone=day_zone)
+    request = stamp(template)
+    shape = ExpectShape.of(request, day_zone=day_zone)
+    source.templates.append((template, shape))
+    return request, shape.expect

@@ -7,6 +7,7 @@ run asks a seeded Faker for a few hundred values per field once, and scenarios p
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ EVENT_NAMES: tuple[str, ...] = (
 #: Locales for names that are not plain ASCII (traits and unicode edge cases).
 _UNICODE_LOCALES = ("de_DE", "fr_FR", "ja_JP", "ru_RU", "pt_BR", "tr_TR", "zh_CN")
 _NOT_LETTER = re.compile(r"[^a-z]")
+_ID_LETTERS = string.ascii_letters + string.digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ class Pools:
     page_titles: tuple[str, ...]
     user_agents: tuple[str, ...]
     words: tuple[str, ...]
+    #: Engage space ids: a workspace has one or two, and every audience lives in one.
+    engage_spaces: tuple[str, ...]
 
 
 def _ascii_letters(text: str) -> str:
@@ -89,4 +93,5 @@ def make_pools(seed: int, size: int = 256) -> Pools:
         page_titles=tuple(fake.sentence(nb_words=3).rstrip(".") for _ in range(size)),
         user_agents=tuple(fake.user_agent() for _ in range(small)),
         words=tuple(fake.word() for _ in range(size)),
+        engage_spaces=tuple(fake.lexify("?" * 22, letters=_ID_LETTERS) for _ in range(2)),
     )

@@ -35,6 +35,8 @@ _TWO_DIGITS = tuple(f"{number:02d}" for number in range(100))
 _MILLIS = tuple(f".{millis:03d}" for millis in range(1000))
 #: base64's two symbols mapped onto letters: base64 output becomes base62-looking ids.
 _TO_BASE62 = bytes.maketrans(b"+/", b"Qz")
+#: The RFC 4122 variant digit (8, 9, a or b) for any hex digit, keeping its two low bits.
+_UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 #: Moments are recent but come from the seed, not the clock: a window of `_WINDOW_DAYS` days
 #: that starts up to `_ANCHOR_SPREAD_DAYS` days after `_ANCHOR`.
 _ANCHOR = date(2026, 1, 5)
@@ -46,7 +48,8 @@ _MARGIN_DAYS = 3
 
 def seed_tag(seed: int) -> str:
     """A short text that differs for every seed (base 36), carried by every email of the run."""
-    sign, number = ("n", -seed) if seed < 0 else ("", seed)
+    # "_" is no base 36 digit: negative seeds can never share a tag with positive ones.
+    sign, number = ("_", -seed) if seed < 0 else ("", seed)
     digits = ""
     while True:
         number, digit = divmod(number, 36)
@@ -186,9 +189,11 @@ class Sampler:
 
     def uuid4(self) -> str:
         """A version 4 UUID drawn from the seeded generator (not from the OS)."""
-        text = f"{self.rng.getrandbits(128):032x}"
-        variant = "89ab"[int(text[16], 16) & 3]
-        return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{variant}{text[17:20]}-{text[20:]}"
+        text = self.rng.randbytes(16).hex()
+        return (
+            f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{_UUID_VARIANT[text[16]]}{text[17:20]}-"
+            f"{text[20:]}"
+        )
 
     def hex_id(self, length: int = 24) -> str:
         return f"{self.rng.getrandbits(length * 4):0{length}x}"

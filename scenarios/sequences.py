@@ -186,7 +186,7 @@ def audience_out_of_order(sampler: Sampler) -> list[Request]:
     """Entered on one day, exited the next; the exit arrives first."""
     person = sampler.person()
     audience = sampler.pick(AUDIENCES)
-    space_id = sampler.base62(22)
+    space_id = sampler.pick(sampler.pools.engage_spaces)
     entered_at = _day(sampler) + sampler.rng.randrange(DAY_MS)
     calls = [
         engage_payload(
@@ -206,7 +206,7 @@ def audience_out_of_order(sampler: Sampler) -> list[Request]:
 def computed_trait_out_of_order(sampler: Sampler) -> list[Request]:
     """Three values of one computed trait in a day, arriving latest first."""
     person = sampler.person()
-    space_id = sampler.base62(22)
+    space_id = sampler.pick(sampler.pools.engage_spaces)
     moments = _moments(sampler, _day(sampler), DAY_MS, 3)
     values = sampler.rng.sample(range(1, 500), 3)
     calls = [

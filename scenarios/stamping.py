@@ -9,7 +9,9 @@ fresh values and decodes the result, so every copy is a new, independent payload
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import orjson
 
@@ -21,8 +23,8 @@ __all__ = ["MarkingSampler", "Template", "make_template", "stamp"]
 
 #: `{~<kind><length>_<serial>~}`: the kind's case survives `.upper()`/`.title()` of the text
 #: around it and says the case of the value; the same serial gets the same value in one copy.
-_MARKER = re.compile(rb"\{~([A-Za-z])(\d*)_(\d+)~\}")
-_OPENING = b"{~"
+_MARKER = re.compile(r"\{~([A-Za-z])(\d*)_(\d+)~\}")
+_OPENING = "{~"
 
 
 class MarkingSampler(Sampler):
@@ -60,13 +62,37 @@ class MarkingSampler(Sampler):
         return self._marker("i")
 
 
+#: Makes a fresh value for a hole, from the run's sampler.
+_Maker = Callable[[], str]
+
+
+def _maker(sampler: Sampler, kind: str, length: int) -> _Maker | None:
+    """The sampler's own way to make a value of one marker kind, or None for an unknown kind."""
+    if kind == "e":
+        return sampler.contact_number
+    if kind == "u":
+        return sampler.uuid4
+    if kind == "i":
+        return sampler.user_id
+    if kind == "h":
+        return partial(sampler.hex_id, length)
+    if kind == "b":
+        return partial(sampler.base62, length)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A request's body split at its holes: `literals[0] hole[0] literals[1] ... literals[-1]`."""
+    """A request's body as a format string: `text.format(*values)` is a copy's body."""
 
-    literals: tuple[bytes, ...]
-    #: (kind, length, serial) of each hole, in order.
-    holes: tuple[tuple[bytes, int, int], ...]
+    #: The body with `{0}`, `{1}`, ... where the holes were (and braces doubled).
+    text: str
+    #: How to make the value of each distinct hole, in the order of their numbers; bound to
+    #: the sampler the template was made with, whose run it belongs to.
+    makers: tuple[_Maker, ...]
+    #: Holes written in capitals (a builder upper-cased the text around them): their numbers
+    #: follow the makers', each repeating the value of the given distinct hole in capitals.
+    capitals: tuple[int, ...]
     #: The body was sent raw (not JSON, or JSON written another way), not as `payload`.
     raw: bool
     #: Whether a copy's body is decoded as its payload (False for bodies that are not JSON).
@@ -83,32 +109,52 @@ def make_template(variant: Variant, sampler: Sampler) -> Template | None:
     """
     marking = MarkingSampler.over(sampler)
     request = variant.build(marking)
-    body = request.body()
-    holes = []
-    literals = []
-    start = 0
-    for match in _MARKER.finditer(body):
-        kind, length, serial = match.group(1), match.group(2), int(match.group(3))
-        if serial >= marking.issued:
-            return None
-        literals.append(body[start : match.start()])
-        holes.append((kind, int(length or 0), serial))
-        start = match.end()
-    literals.append(body[start:])
-    if body.count(_OPENING) != len(holes):
+    try:
+        text = request.body().decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if text.count(_OPENING) != len(_MARKER.findall(text)):
         return None
     # A copy's expected day and description are the template's: no hole may touch them.
     payload = request.payload
-    if isinstance(payload, dict) and _OPENING in orjson.dumps(payload.get("timestamp")):
+    if isinstance(payload, dict) and _OPENING in str(payload.get("timestamp")):
         return None
+    numbers: dict[int, int] = {}
+    makers: list[_Maker] = []
+    holes: list[tuple[int, int, int, bool]] = []  # start, end, distinct hole, in capitals
+    for match in _MARKER.finditer(text):
+        kind, length, serial = match.group(1), int(match.group(2) or 0), int(match.group(3))
+        maker = _maker(sampler, kind.lower(), length)
+        if serial >= marking.issued or maker is None:
+            return None
+        if serial not in numbers:
+            numbers[serial] = len(makers)
+            makers.append(maker)
+        holes.append((match.start(), match.end(), numbers[serial], kind.isupper()))
+    capitals: list[int] = []
+    pieces: list[str] = []
+    start = 0
+    for hole_start, hole_end, number, in_capitals in holes:
+        if in_capitals:  # numbered after the makers' values
+            capitals.append(number)
+            number = len(makers) + len(capitals) - 1
+        pieces.append(_escaped(text[start:hole_start]))
+        pieces.append(f"{{{number}}}")
+        start = hole_end
+    pieces.append(_escaped(text[start:]))
     return Template(
-        literals=tuple(literals),
-        holes=tuple(holes),
+        text="".join(pieces),
+        makers=tuple(makers),
+        capitals=tuple(capitals),
         raw=request.raw_body is not None,
         decoded=request.raw_body is None or _is_json(request.raw_body),
         content_type=request.content_type,
         auth=request.auth,
     )
+
+
+def _escaped(literal: str) -> str:
+    return literal.replace("{", "{{").replace("}", "}}")
 
 
 def _is_json(body: bytes) -> bool:
@@ -119,36 +165,13 @@ def _is_json(body: bytes) -> bool:
     return True
 
 
-def _fresh(sampler: Sampler, kind: bytes, length: int) -> str:
-    letter = kind.lower()
-    if letter == b"e":
-        return sampler.contact_number()
-    if letter == b"u":
-        return sampler.uuid4()
-    if letter == b"i":
-        return sampler.user_id()
-    if letter == b"h":
-        return sampler.hex_id(length)
-    if letter == b"b":
-        return sampler.base62(length)
-    raise ValueError(f"unknown marker kind {kind!r}")
-
-
-def stamp(template: Template, sampler: Sampler) -> Request:
-    """A new request from `template`: every hole filled with a fresh value from `sampler`."""
-    literals = template.literals
-    parts = [literals[0]]
-    values: dict[int, str] = {}
-    for index, (kind, length, serial) in enumerate(template.holes, 1):
-        value = values.get(serial)
-        if value is None:
-            value = values[serial] = _fresh(sampler, kind, length)
-        parts.append((value if kind.islower() else value.upper()).encode())
-        parts.append(literals[index])
-    body = b"".join(parts)
+def stamp(template: Template) -> Request:
+    """A new request from `template`: every hole filled with a fresh value of its run."""
+    values = [make() for make in template.makers]
+    if template.capitals:
+        values.extend([values[number].upper() for number in template.capitals])
+    text = template.text.format(*values)
     if template.raw:
-        payload = orjson.loads(body) if template.decoded else None
-        return Request(
-            payload, raw_body=body, content_type=template.content_type, auth=template.auth
-        )
-    return Request(orjson.loads(body), content_type=template.content_type, auth=template.auth)
+        payload = orjson.loads(text) if template.decoded else None
+        return Request(payload, text.encode(), template.content_type, template.auth)
+    return Request(orjson.loads(text), None, template.content_type, template.auth)

@@ -1,0 +1,122 @@
+"""Every expectation holds against the reference destination, served over HTTP on loopback.
+
+The expectations come from the rules and the contract's state rules (`scenarios.expect`); the
+reference destination implements the same contract with its own store, so the two must agree.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from reference_impl import Store, create_app, running_server
+from scenarios import Request, Scenario, Sequence, catalogue, generate, sequences
+
+API_KEY = "scenario-key"
+
+
+class _Destination:
+    """The served reference destination: its base URL and a session without default auth."""
+
+    def __init__(self, url: str, session: requests.Session) -> None:
+        self.url = url
+        self.session = session
+
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+        return self.session.post(self.url + path, data=body, headers=headers, timeout=10)
+
+    def get(self, path: str) -> requests.Response:
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        return self.session.get(self.url + path, headers=headers, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def destination(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Destination]:
+    """One destination for the module: every scenario has its own contact, so none interfere."""
+    store = Store(tmp_path_factory.mktemp("reference") / "nat.db")
+    with running_server(create_app(store, API_KEY)) as url, requests.Session() as session:
+        session.trust_env = False  # no .netrc credentials, no proxies
+        yield _Destination(url, session)
+    store.close()
+
+
+def _headers(request: Request) -> dict[str, str]:
+    headers = {}
+    if request.content_type is not None:
+        headers["Content-Type"] = request.content_type
+    key = {"basic": API_KEY, "bearer": API_KEY, "wrong": "not-the-key"}.get(request.auth)
+    if request.auth == "bearer":
+        headers["Authorization"] = f"Bearer {key}"
+    elif key is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    return headers
+
+
+def _send(destination: _Destination, scenario: Scenario) -> tuple[int, dict[str, Any]]:
+    request = scenario.request
+    answer = destination.post("/segment", request.body(), _headers(request))
+    return answer.status_code, answer.json()
+
+
+def _assert_answer(scenario: Scenario, status: int, body: dict[str, Any]) -> None:
+    expect = scenario.expect
+    assert status == expect.status, (scenario.id, body)
+    if status != 200:
+        assert expect.error_field in {error["field"] for error in body["errors"]}, scenario.id
+        return
+    seen = (
+        body["outcome"],
+        body["contact"],
+        body["day"],
+        body["description"],
+        body["description_source"],
+        body["replayed"],
+        tuple(warning["field"] for warning in body["warnings"]),
+    )
+    wanted = (
+        expect.outcome,
+        expect.contact,
+        expect.day,
+        expect.description,
+        expect.description_source,
+        expect.replayed,
+        expect.warning_fields,
+    )
+    assert seen == wanted, scenario.id
+
+
+def _get(destination: _Destination, path: str) -> dict[str, Any]:
+    answer = destination.get(path)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_the_catalogue_gets_the_expected_answers(destination: _Destination) -> None:
+    for scenario in catalogue(seed=31):
+        _assert_answer(scenario, *_send(destination, scenario))
+
+
+def test_bulk_traffic_gets_the_expected_answers(destination: _Destination) -> None:
+    every_family = {"recommended": 3, "alternative": 2, "segment": 3, "engage": 2}
+    every_family |= {"malformed": 2, "edge": 2}
+    for scenario in generate(600, seed=31, mix=every_family):
+        _assert_answer(scenario, *_send(destination, scenario))
+
+
+@pytest.mark.parametrize("sequence", sequences(seed=31), ids=lambda sequence: sequence.id)
+def test_each_sequence_ends_in_the_expected_state(
+    destination: _Destination, sequence: Sequence
+) -> None:
+    for step in sequence.steps:  # a concurrent burst sent in order is one of its orderings
+        _assert_answer(step, *_send(destination, step))
+    contact = quote(sequence.final.contact, safe="")
+    timeline = _get(destination, f"/contacts/{contact}/timeline")
+    assert tuple(entry["day"] for entry in timeline["entries"]) == sequence.final.timeline_days
+    properties = _get(destination, f"/contacts/{contact}")["properties"]
+    values = {name: found["value"] for name, found in properties.items()}
+    assert values == sequence.final.properties

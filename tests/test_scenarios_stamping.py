@@ -1,0 +1,64 @@
+"""Stamped copies of every variant: new contacts and ids, the same answer as the rules give."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenarios.expect import ExpectShape, expect_for
+from scenarios.families import VARIANTS
+from scenarios.model import Request
+from scenarios.pools import make_pools
+from scenarios.sampler import Sampler
+from scenarios.stamping import make_template, stamp
+from scenarios.variant import Variant
+
+COPIES = 6
+
+
+@pytest.fixture(scope="module")
+def sampler() -> Sampler:
+    return Sampler(51, make_pools(51, size=64), scope="g")
+
+
+@pytest.mark.parametrize(
+    "variant", [v for v in VARIANTS if v.stampable], ids=lambda variant: variant.id
+)
+def test_copies_get_the_rules_answer(sampler: Sampler, variant: Variant) -> None:
+    template = make_template(variant, sampler)
+    assert template is not None, "a stampable variant must give a template"
+    copies = [stamp(template) for _ in range(COPIES)]
+    shape = ExpectShape.of(copies[0])
+    for copy in copies:
+        assert b"{~" not in copy.body()
+        assert shape.expect_for(copy) == expect_for(copy)
+    contacts = {shape.expect_for(copy).contact for copy in copies}
+    assert contacts == {None} or len(contacts) == COPIES
+    if template.makers:
+        assert len({copy.body() for copy in copies}) == COPIES
+
+
+def test_copies_are_independent_payloads(sampler: Sampler) -> None:
+    variant = next(v for v in VARIANTS if v.id == "segment/analytics-js")
+    template = make_template(variant, sampler)
+    assert template is not None
+    first, second = stamp(template), stamp(template)
+    first.payload["context"]["page"]["url"] = "changed"
+    assert second.payload["context"]["page"]["url"] != "changed"
+    assert first.payload["messageId"] != second.payload["messageId"]
+    assert first.payload["anonymousId"] != second.payload["anonymousId"]
+
+
+def test_uppercase_ids_stay_uppercase(sampler: Sampler) -> None:
+    variant = next(v for v in VARIANTS if v.id == "segment/analytics-ios")
+    template = make_template(variant, sampler)
+    assert template is not None
+    payload = stamp(template).payload
+    assert payload["messageId"] == payload["messageId"].upper()
+    assert len(payload["messageId"]) == 36
+
+
+def test_a_builder_that_cuts_a_marker_gets_no_template(sampler: Sampler) -> None:
+    def cuts_ids(built: Sampler) -> Request:
+        return Request({"type": "identify", "messageId": built.uuid4()[:4]})
+
+    assert make_template(Variant("edge/cut", "cut", cuts_ids), sampler) is None
