@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from jsonschema import Draft202012Validator
+from typer.testing import CliRunner, Result
 
 import harness.docs
+from harness.cli import app
 from harness.docs import DOCUMENTED_FORMATS, ExampleInvalid, render_formats_page
+from harness.errors import UsageError
 from reference_impl.rules import Accepted, evaluate
 from scenarios import catalogue
 from schemas import ACCEPTED, load_schema, schema_registry
@@ -105,38 +106,39 @@ def test_an_example_that_does_not_validate_stops_the_render(
 # --- the command ---------------------------------------------------------------------------------
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", "docs", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"COLUMNS": "200", "PATH": ""},
-    )
+def run_cli(*args: str) -> Result:
+    """`nat-harness docs ARGS` in process (a fresh interpreter per call costs seconds here)."""
+    return CliRunner().invoke(app, ["docs", *args])
 
 
 def test_cli_writes_the_page_and_check_passes_then_fails_once_it_changes(
     tmp_path: Path, page: str
 ) -> None:
     out = tmp_path / "docs" / "formats.md"
-    assert run_cli("--out", str(out)).returncode == 0
+    assert run_cli("--out", str(out)).exit_code == 0
     assert out.read_text(encoding="utf-8") == page
-    assert run_cli("--out", str(out), "--check").returncode == 0
+    assert run_cli("--out", str(out), "--check").exit_code == 0
 
     out.write_text(page.replace("| 501 |", "| 502 |"), encoding="utf-8")
     stale = run_cli("--out", str(out), "--check")
-    assert stale.returncode == 1
+    assert stale.exit_code == 1
     assert "out of date" in stale.stderr and "+| 501 |" in stale.stderr
     assert "| 502 |" in out.read_text(encoding="utf-8")  # --check writes nothing
 
 
 def test_cli_prints_the_page_without_out(page: str) -> None:
     result = run_cli()
-    assert result.returncode == 0
+    assert result.exit_code == 0
     assert result.stdout == page
 
 
 def test_cli_check_without_out_is_a_usage_error() -> None:
     result = run_cli("--check")
-    assert result.returncode == 2
-    assert "--out" in result.stderr and "Traceback" not in result.stderr
+    assert isinstance(result.exception, UsageError)
+    assert "--out" in str(result.exception)
+
+
+def test_cli_help_has_an_example() -> None:
+    result = run_cli("--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout and "nat-harness docs --out docs/formats.md" in result.stdout

@@ -13,7 +13,9 @@ import jsonschema_rs
 import orjson
 import pytest
 from hypothesis import given, settings
+from typer.testing import CliRunner, Result
 
+from harness.cli import app
 from harness.validate import FORMAT_SCHEMAS, LineResult, ValidationSummary, validate_lines
 from reference_impl.rules import EMAIL_PLACES, MAX_BODY_BYTES
 from scenarios import catalogue, generate, sequences
@@ -297,15 +299,9 @@ def test_summary_counts_verdicts_reasons_statuses_and_formats() -> None:
 # --- the command ---------------------------------------------------------------------------------
 
 
-def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", "validate", *args],
-        input=stdin.decode() if stdin is not None else None,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"COLUMNS": "200", "PATH": ""},
-    )
+def run_cli(*args: str, stdin: bytes | None = None) -> Result:
+    """`nat-harness validate ARGS` in process; `main()` is exercised by the exit-2 test."""
+    return CliRunner().invoke(app, ["validate", *args], input=stdin)
 
 
 @pytest.fixture
@@ -321,7 +317,7 @@ def mixed_file(tmp_path: Path) -> Path:
 
 def test_cli_prints_each_line_and_a_summary_and_exits_1_on_a_rejection(mixed_file: Path) -> None:
     result = run_cli(str(mixed_file))
-    assert result.returncode == 1, result.stderr
+    assert result.exit_code == 1, result.output
     assert "line 1: accepted (Nat recommended format)" in result.stdout
     assert "line 2: rejected 400: traits.email invalid_format" in result.stdout
     assert "nat-accepted.json#/$defs/email/pattern" in result.stdout
@@ -331,7 +327,7 @@ def test_cli_prints_each_line_and_a_summary_and_exits_1_on_a_rejection(mixed_fil
 
 def test_cli_json_output_is_json_lines_ending_with_a_summary(mixed_file: Path) -> None:
     result = run_cli(str(mixed_file), "--format", "json")
-    assert result.returncode == 1
+    assert result.exit_code == 1
     records = [orjson.loads(line) for line in result.stdout.splitlines()]
     assert [record["line"] for record in records[:-1]] == [1, 2, 3]
     assert records[1]["errors"][0]["field"] == "traits.email"
@@ -340,14 +336,20 @@ def test_cli_json_output_is_json_lines_ending_with_a_summary(mixed_file: Path) -
 
 def test_cli_reads_stdin_and_exits_0_when_everything_is_accepted() -> None:
     result = run_cli("-", "--show", "none", stdin=line_of(identify(email="a@example.com")))
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     assert "line 1" not in result.stdout
     assert "1 accepted, 0 rejected" in result.stdout
 
 
 def test_cli_exits_2_with_a_message_when_the_file_cannot_be_read(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.jsonl"
-    result = run_cli(str(missing))
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "validate", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
     assert result.returncode == 2
     assert f"cannot read {missing}" in result.stderr
     assert "Traceback" not in result.stderr
@@ -355,7 +357,7 @@ def test_cli_exits_2_with_a_message_when_the_file_cannot_be_read(tmp_path: Path)
 
 def test_cli_help_has_an_example() -> None:
     result = run_cli("--help")
-    assert result.returncode == 0
+    assert result.exit_code == 0
     assert "Example:" in result.stdout and "nat-harness validate payloads.jsonl" in result.stdout
 
 

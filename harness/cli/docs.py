@@ -35,10 +35,10 @@ def docs(
         nat-harness docs --out docs/formats.md
         nat-harness docs --out docs/formats.md --check
     """
+    if check and out is None:
+        raise UsageError("--check compares with a file: give it as --out docs/formats.md")
     page = render_formats_page()
-    if check:
-        if out is None:
-            raise UsageError("--check compares with a file: give it as --out docs/formats.md")
+    if check and out is not None:
         _check(out, page)
         return
     if out is None:
