@@ -64,7 +64,9 @@ def validate(
     summary = ValidationSummary()
     with _opened(file) as stream:
         lines = _with_progress(
-            _read(stream, file), stream, quiet_terminal=output_format is OutputFormat.text
+            _read(stream, file),
+            stream,
+            writes_lines=output_format is OutputFormat.json or show is not Show.none,
         )
         try:
             _write(validate_lines(lines), summary, output_format, show, sys.stdout)
@@ -141,14 +143,14 @@ def _read(stream: BinaryIO, file: str) -> Iterator[bytes]:
 
 
 def _with_progress(
-    lines: Iterator[bytes], stream: BinaryIO, *, quiet_terminal: bool
+    lines: Iterator[bytes], stream: BinaryIO, *, writes_lines: bool
 ) -> Iterator[bytes]:
     """`lines` (read from `stream`), with a progress bar on stderr when a person is watching it.
 
-    No bar when stderr is not a terminal, nor when text results go to the same terminal (the bar
-    would tear through them).
+    No bar when stderr is not a terminal, nor when per-line results go to the same terminal (the
+    bar would tear through them).
     """
-    if not sys.stderr.isatty() or (quiet_terminal and _same_terminal(sys.stdout, sys.stderr)):
+    if not sys.stderr.isatty() or (writes_lines and _same_terminal(sys.stdout, sys.stderr)):
         yield from lines
         return
     total = _size_of(stream)
