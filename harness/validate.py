@@ -27,7 +27,8 @@ step). Blank lines are skipped; a line that is not JSON is rejected as Nat would
 `errors` are the rules' reasons (what the destination would answer), `schema_errors` the failed
 keywords of `nat-accepted.json`, and `format` the documented format the payload matches (accepted)
 or is closest to (rejected: fewest missing parts), with what it still needs beyond `schema_errors`.
-`status` is null and `reason` is "rejected" when the caller asked for verdicts only. For generator
+`schema_errors` and `format` of a rejection are left empty at `detail="reasons"`; `status` is
+null and `reason` is "rejected" at `detail="verdict"`. For generator
 lines `expected_status` is the scenario's, and `meets_expectation` says whether the verdict agrees
 with it (null when the scenario is about the key or the content type rather than the payload).
 """
@@ -38,7 +39,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import jsonschema_rs
 import orjson
@@ -56,6 +57,7 @@ from schemas import ACCEPTED, SCHEMA_NAMES, load_schema
 
 __all__ = [
     "FORMAT_SCHEMAS",
+    "Detail",
     "FormatFit",
     "LineResult",
     "SchemaIssue",
@@ -70,6 +72,9 @@ FORMAT_SCHEMAS: tuple[str, ...] = (
     "nat-recommended",
     "nat-alternative-email",
 )
+#: How much `validate_lines` works out per payload: see its docstring.
+Detail = Literal["verdict", "reasons", "full"]
+_DETAILS: tuple[str, ...] = get_args(Detail)
 _SCHEMA_BASE = "https://nat-harness.dev/schemas/"
 _MESSAGE_LIMIT = 160
 #: How `ValidationSummary.by_format` counts accepted payloads that match no documented format.
@@ -192,18 +197,23 @@ class ValidationSummary:
         }
 
 
-def validate_lines(lines: Iterable[bytes], *, explain: bool = True) -> Iterator[LineResult]:
+def validate_lines(lines: Iterable[bytes], *, detail: Detail = "full") -> Iterator[LineResult]:
     """One result per payload in `lines` (JSON Lines as bytes), in order, streaming.
 
-    With `explain=False` only the verdict is computed (the benchmark's path): rejected payloads
-    get neither the rules' reasons nor a format, and `status` is None unless the line is not JSON
-    (400) or too large (413).
+    `detail` says how much to work out: "full" explains every rejection (the rules' reasons, the
+    failed keywords, the closest format) and names the format of every acceptance; "reasons"
+    leaves out the failed keywords and the closest format (enough for a summary); "verdict" only
+    decides (the benchmark's path): a rejected payload gets no reasons and its `status` is None
+    unless the line is not JSON (400) or too large (413).
     """
     judge = _judge()
     is_valid = judge.accepted.is_valid
     loads, not_json = orjson.loads, orjson.JSONDecodeError
     # Accepted lines are built with tuple.__new__, several times faster than the keyword __new__.
     new, accepted_tail = tuple.__new__, _ACCEPTED_TAIL
+    if detail not in _DETAILS:
+        raise ValueError(f"detail must be one of {', '.join(_DETAILS)}, not {detail!r}")
+    verdict_only = detail == "verdict"
     for number, line in enumerate(lines, start=1):
         try:
             document = loads(line)
@@ -216,23 +226,22 @@ def validate_lines(lines: Iterable[bytes], *, explain: bool = True) -> Iterator[
         if type(document) is dict:
             if "scenario" in document or "sequence" in document:
                 for case in _generator_cases(document, len(line)):
-                    yield _judge_case(judge, number, case, explain)
+                    yield _judge_case(judge, number, case, detail)
                 continue
         elif type(document) is Rejected:
             yield _unreadable(number, document)
             continue
         # `_judged`, inlined: this is the path a million accepted lines take.
         if is_valid(document):
-            if explain:
-                yield LineResult(
-                    number, True, "accepted", 200, format=judge.matching_format(document)
-                )
-            else:
+            if verdict_only:
                 yield new(LineResult, (number, *accepted_tail))
-        elif explain:
-            yield _explained(judge, number, document)
-        else:
+            else:
+                fit = judge.matching_format(document)
+                yield LineResult(number, True, "accepted", 200, format=fit)
+        elif verdict_only:
             yield LineResult(number, False, "rejected", None)
+        else:
+            yield _explained(judge, number, document, full=detail == "full")
 
 
 #: Every field of an accepted `LineResult` after `line`, when no format is asked for.
@@ -284,11 +293,11 @@ def _generator_cases(document: dict[str, Any], line_length: int) -> list[_Case]:
     return cases
 
 
-def _judge_case(judge: _Judge, number: int, case: _Case, explain: bool) -> LineResult:
+def _judge_case(judge: _Judge, number: int, case: _Case, detail: Detail) -> LineResult:
     if type(case.body) is Rejected:
         result = _unreadable(number, case.body)
     else:
-        result = _judged(judge, number, case.body, explain)
+        result = _judged(judge, number, case.body, detail)
     meets = None
     if case.about_payload and case.expected_status is not None:
         meets = result.accepted == (200 <= case.expected_status < 300)
@@ -299,14 +308,14 @@ def _judge_case(judge: _Judge, number: int, case: _Case, explain: bool) -> LineR
     )
 
 
-def _judged(judge: _Judge, number: int, payload: Any, explain: bool) -> LineResult:
+def _judged(judge: _Judge, number: int, payload: Any, detail: Detail) -> LineResult:
     """The verdict on one decoded payload (what the hot loop of `validate_lines` inlines)."""
     if judge.accepted.is_valid(payload):
-        fit = judge.matching_format(payload) if explain else None
+        fit = judge.matching_format(payload) if detail != "verdict" else None
         return LineResult(number, True, "accepted", 200, format=fit)
-    if explain:
-        return _explained(judge, number, payload)
-    return LineResult(number, False, "rejected", None)
+    if detail == "verdict":
+        return LineResult(number, False, "rejected", None)
+    return _explained(judge, number, payload, full=detail == "full")
 
 
 def _unreadable(number: int, rejection: Rejected) -> LineResult:
@@ -317,12 +326,16 @@ def _unreadable(number: int, rejection: Rejected) -> LineResult:
     )
 
 
-def _explained(judge: _Judge, number: int, payload: Any) -> LineResult:
-    """A rejected payload with the rules' reasons, the failed keywords and the closest format."""
+def _explained(judge: _Judge, number: int, payload: Any, *, full: bool) -> LineResult:
+    """A rejected payload with the rules' reasons; `full`: the failed keywords, closest format."""
     verdict = evaluate(payload)
-    raw_errors = list(judge.accepted.iter_errors(payload))
-    schema_errors = _schema_issues(raw_errors, verdict)
-    fit = judge.closest_format(payload, raw_errors) if isinstance(payload, dict) else None
+    schema_errors: tuple[SchemaIssue, ...] = ()
+    fit = None
+    if full:
+        raw_errors = list(judge.accepted.iter_errors(payload))
+        schema_errors = _schema_issues(raw_errors, verdict)
+        if isinstance(payload, dict):
+            fit = judge.closest_format(payload, raw_errors)
     if isinstance(verdict, Accepted):
         # The schema and the rules disagree: a bug in one of them, said plainly.
         reason = "schema-only rejection"

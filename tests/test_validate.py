@@ -252,14 +252,18 @@ def test_validation_streams_and_never_reads_ahead() -> None:
 
 @settings(max_examples=200, deadline=None, database=None)
 @given(identify_like())
-def test_verdict_only_mode_gives_the_same_verdicts(payload: dict[str, Any]) -> None:
+def test_every_detail_level_gives_the_same_verdict(payload: dict[str, Any]) -> None:
     line = line_of(payload)
     (explained,) = validate_lines([line])
-    (verdict,) = validate_lines([line], explain=False)
-    assert explained.accepted == verdict.accepted
+    (reasons,) = validate_lines([line], detail="reasons")
+    (verdict,) = validate_lines([line], detail="verdict")
+    assert explained.accepted == reasons.accepted == verdict.accepted
     assert (explained.status == 200) is explained.accepted
+    assert (explained.status, explained.reason) == (reasons.status, reasons.reason)
+    assert explained.format == reasons.format or not explained.accepted
     if not explained.accepted:
         assert explained.errors, "a rejection always says why"
+        assert explained.errors == reasons.errors
 
 
 @pytest.mark.parametrize("place", EMAIL_PLACES)

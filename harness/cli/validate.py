@@ -62,14 +62,13 @@ def validate(
         cat payloads.jsonl | nat-harness validate - --format json > results.jsonl
     """
     summary = ValidationSummary()
+    # Per-line text or JSON shows everything; a summary alone needs only the rules' reasons.
+    shows_lines = output_format is OutputFormat.json or show is not Show.none
     with _opened(file) as stream:
-        lines = _with_progress(
-            _read(stream, file),
-            stream,
-            writes_lines=output_format is OutputFormat.json or show is not Show.none,
-        )
+        lines = _with_progress(_read(stream, file), stream, writes_lines=shows_lines)
+        results = validate_lines(lines, detail="full" if shows_lines else "reasons")
         try:
-            _write(validate_lines(lines), summary, output_format, show, sys.stdout)
+            _write(results, summary, output_format, show, sys.stdout)
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     raise typer.Exit(0 if summary.rejected == 0 else 1)
