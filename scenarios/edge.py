@@ -15,8 +15,8 @@ from scenarios.variant import Variant
 
 __all__ = ["VARIANTS"]
 
-#: Internationalised domains under the reserved `.example` and the IDN test TLDs.
-_IDN_DOMAINS = ("bücher.example", "müller-café.example", "例え.テスト", "пример.испытание")
+#: Internationalised domains, all under the reserved `.example` (RFC 2606).
+_IDN_DOMAINS = ("bücher.example", "müller-café.example", "例え.example", "пример.example")
 _PUNYCODE_DOMAINS = ("xn--bcher-kva.example", "xn--mller-caf-j4a4r.example")
 
 

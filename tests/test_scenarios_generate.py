@@ -19,7 +19,7 @@ EVERY_FAMILY = dict.fromkeys(FAMILIES, 1)
 @pytest.fixture(scope="module")
 def traffic() -> list[Scenario]:
     """Enough of every family that most variants are past their built-in-full requests."""
-    return list(generate(8_000, seed=41, mix=EVERY_FAMILY))
+    return list(generate(6_000, seed=41, mix=EVERY_FAMILY))
 
 
 def _lines(count: int, seed: int) -> bytes:

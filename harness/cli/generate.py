@@ -57,18 +57,17 @@ def generate_command(
         typer.Option(help="IANA time zone whose calendar day the target deduplicates by."),
     ] = "UTC",
 ) -> None:
-    """Generate realistic Nat traffic as JSON Lines, each line with its expected answer.
+    """Generate realistic Nat traffic as JSON Lines, each line with the answer it should get.
 
-    Every line is {"scenario", "expect", "payload"}: a readable id (recommended/with-page-url#7),
-    the request's content type and auth, the status, outcome, contact, day and description the
-    contract expects, and the payload. Every contact is new and carries the seed, so runs never
-    collide on a shared destination.
+    A line is {"scenario", "expect", "payload"}: a readable id (recommended/with-page-url#7),
+    content type and auth; the status, outcome, contact, day and description the contract
+    expects; the payload. Each contact is new and carries the seed: runs never collide.
+    Families: recommended, alternative, segment, engage, malformed, edge.
 
     Example:
-
         nat-harness generate --count 100000 --seed 42 --out traffic.jsonl
-
-        nat-harness generate -n 1000 --mix recommended=50,segment=50 --payload-only | head -3
+        nat-harness generate -n 1000 --mix recommended=50,segment=50 --payload-only
+        nat-harness generate -n 500 --mix malformed=1 | nat-harness validate -
     """
     if count < 0:
         raise UsageError(f"--count is {count}: give the number of scenarios, 0 or more")
