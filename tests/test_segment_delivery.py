@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
+import socketserver
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -335,3 +336,66 @@ def test_every_accepted_identify_is_on_the_timeline_exactly_once(mix: str, tmp_p
             assert counts["filtered"] == 15  # 5 track, 5 integrations off, 5 duplicates
     finally:
         store.close()
+
+
+# Connection handling, against raw TCP servers that misbehave in ways HTTP frameworks hide.
+
+
+class _OneRequestPerConnection(socketserver.BaseRequestHandler):
+    """Answers one request 200 as keep-alive, then closes the connection without saying so."""
+
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+    def handle(self) -> None:
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = self.request.recv(65536)
+            if not chunk:
+                return
+            received += chunk
+        self.request.sendall(self.answer)
+
+
+class _Garbage(_OneRequestPerConnection):
+    answer = b"this is not HTTP\r\n\r\n"
+
+
+@contextmanager
+def raw_server(handler: type[socketserver.BaseRequestHandler]) -> Iterator[str]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/segment"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_connection_closed_while_idle_is_reopened_without_a_retry() -> None:
+    with raw_server(_OneRequestPerConnection) as url:
+        simulator = simulator_for(url, concurrency=1)
+        deliver(simulator, [identify(f"k{n}") for n in range(5)])
+    counts = simulator.journal.counts()
+    assert (counts["delivered"], counts["retried"], counts["dropped"]) == (5, 0, 0)
+
+
+def test_a_malformed_answer_is_retried_then_dropped() -> None:
+    with raw_server(_Garbage) as url:
+        simulator = simulator_for(url, concurrency=1)
+        deliver(simulator, [identify("garbage")])
+    entries = simulator.journal.query(message_id="message-garbage", limit=100)
+    assert {e.reason for e in entries if e.status == "retried"} == {
+        "errors.connection.BadStatusLine"
+    }
+    assert entries[-1].reason == "errors.retries_exhausted"
+
+
+def test_connection_close_answers_are_handled() -> None:
+    reply = Reply(headers={"Connection": "close"})
+    with stub_destination(lambda number, body: reply) as stub:
+        simulator = simulator_for(stub.url, concurrency=2)
+        deliver(simulator, [identify(f"c{n}") for n in range(6)])
+    assert len(stub.received) == 6
+    assert simulator.journal.counts()["retried"] == 0

@@ -25,8 +25,7 @@ Job = TypeVar("Job")
 
 def format_instant(moment: datetime) -> str:
     """A date-time in UTC as Segment writes it: milliseconds and a Z."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_time_scale(text: str | float) -> float:
