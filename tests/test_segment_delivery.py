@@ -204,6 +204,21 @@ def test_timeout_is_retried_and_the_retry_delivers() -> None:
     assert len(stub.received) == 2
 
 
+def test_scaled_clock_waits_for_retries_in_scaled_real_time() -> None:
+    """At 3600 simulated seconds per second, a backoff of about a second costs a millisecond."""
+
+    def answer(number: int, body: dict[str, Any]) -> Reply:
+        return Reply(503, {"message": "down"}) if number == 1 else Reply()
+
+    with stub_destination(answer) as stub:
+        simulator = simulator_for(stub.url, time_scale=3600.0)
+        deliver(simulator, [identify("scaled")])
+    retried, delivered = simulator.journal.query(message_id="message-scaled")[1:]
+    gap = datetime.fromisoformat(delivered.at) - datetime.fromisoformat(retried.at)
+    assert gap >= timedelta(seconds=0.5)  # the first backoff is 1 s +- 50%
+    assert delivered.attempt == 2
+
+
 def test_retry_after_is_honoured() -> None:
     def answer(number: int, body: dict[str, Any]) -> Reply:
         return (
