@@ -156,6 +156,7 @@ def test_retryable_statuses_are_retried_until_delivered(status: int) -> None:
         ("retried", 2, f"errors.retryable.{status}"),
         ("delivered", 3, None),
     ]
+    assert (entries[1].detail or "").startswith("try later; next attempt at ")
     times = [datetime.fromisoformat(entry.at) for entry in entries[1:]]
     assert times[0] < times[1] < times[2], "retries must wait on the virtual clock"
 

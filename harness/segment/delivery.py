@@ -324,8 +324,10 @@ class Delivery:
         try:
             status, answer, retry_after = connection.post(job.body)
             verdict = classify(status)
+            said = _detail(answer) or f"HTTP {status}"
         except Exception as error:
             verdict = classify(error)
+            said = str(error) or type(error).__name__
         copy_note = " (injected duplicate)" if job.copy > 1 else ""
         record = self.journal.record
         if verdict.action == "delivered":
@@ -364,8 +366,8 @@ class Delivery:
                 reason="errors.retries_exhausted",
                 attempt=attempt,
                 http_status=status,
-                detail=f"gave up after {attempt} attempts over "
-                f"{self.policy.budget / 3600:g} h; last error {verdict.name}{copy_note}",
+                detail=f"gave up after {attempt} attempts over {self.policy.budget / 3600:g} h; "
+                f"last error {verdict.name}: {said}{copy_note}",
             )
             return
         record(
@@ -375,7 +377,8 @@ class Delivery:
             reason=verdict.name,
             attempt=attempt,
             http_status=status,
-            detail=f"next attempt at {format_instant(self.clock.datetime(retry_at))}{copy_note}",
+            detail=f"{said}; next attempt at {format_instant(self.clock.datetime(retry_at))}"
+            f"{copy_note}",
         )
         retry = replace(job, attempts=attempt, first_attempt_at=first_attempt_at)
         self._agenda.put(retry, retry_at)
