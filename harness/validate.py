@@ -28,9 +28,9 @@ step). Blank lines are skipped; a line that is not JSON is rejected as Nat would
 keywords of `nat-accepted.json`, and `format` the documented format the payload matches (accepted)
 or is closest to (rejected: fewest missing parts), with what it still needs beyond `schema_errors`.
 `schema_errors` and `format` of a rejection are left empty at `detail="reasons"`; `status` is
-null and `reason` is "rejected" at `detail="verdict"`. For generator
-lines `expected_status` is the scenario's, and `meets_expectation` says whether the verdict agrees
-with it (null when the scenario is about the key or the content type rather than the payload).
+null, `reason` "rejected" and `format` null at `detail="verdict"`. For generator lines
+`expected_status` is the scenario's, and `meets_expectation` says whether the verdict agrees with
+it (null when the scenario is about the key or the content type rather than the payload).
 """
 
 from __future__ import annotations
@@ -151,7 +151,11 @@ class LineResult(NamedTuple):
 
 @dataclass
 class ValidationSummary:
-    """Counts over every result seen: per verdict, reason, status and matched format."""
+    """Counts over every result seen: per verdict, reason, status and matched format.
+
+    `by_format` needs results with formats (`detail` "reasons" or "full"); `lines` is the number
+    of the last line that held a payload.
+    """
 
     lines: int = 0
     payloads: int = 0
