@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import orjson
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scenarios import generate  # noqa: E402
+from scenarios import generate
 
 GOAL_PER_S = 50_000
 _FLOOR_BODY = orjson.dumps(

@@ -69,14 +69,16 @@ def expect_for(request: Request, *, day_zone: tzinfo = UTC) -> Expect:
 class ExpectShape:
     """The answer to one request, kept for copies of it that differ only in their ids.
 
-    A stamped copy (`scenarios.stamping`) has the same fields, timestamp and description as its
-    template, and a new contact number and ids: the rules' verdict on one copy holds for every
-    copy, except for the contact, read from each copy where the rules found the email.
+    A stamped copy (`scenarios.stamping`) has the same fields and timestamp as its template,
+    and a new contact number and ids: the rules' verdict on one copy holds for every copy,
+    except for the contact and description, read from each copy where the rules found them.
     """
 
     expect: Expect
     #: Reads the email from a copy's payload where the rules found it; None for a rejection.
     email_of: Callable[[Any], Any] | None
+    #: Reads the description the same way; None for a rejection or the standard text.
+    description_of: Callable[[Any], Any] | None = None
 
     @classmethod
     def of(cls, request: Request, *, day_zone: tzinfo = UTC) -> ExpectShape:
@@ -85,19 +87,25 @@ class ExpectShape:
         if not isinstance(verdict, Accepted):
             return cls(_rejection(verdict), None)
         expect = _acceptance(verdict, "created", verdict.description, verdict.description_source)
-        return cls(expect, _getter(verdict.email_field))
+        source = verdict.description_source
+        description_of = None if source == "standard" else _getter(source)
+        return cls(expect, _getter(verdict.email_field), description_of)
 
     def expect_for(self, request: Request) -> Expect:
         """The answer to a copy of the request this shape came from."""
         expect = self.expect
         if self.email_of is None:
             return expect
+        payload = request.payload
+        description = expect.description
+        if self.description_of is not None:
+            description = self.description_of(payload)
         return Expect(
             200,
             "created",
-            contact_key_of(self.email_of(request.payload)),
+            contact_key_of(self.email_of(payload)),
             expect.day,
-            expect.description,
+            description,
             expect.description_source,
             False,
             None,

@@ -14,7 +14,7 @@ from scenarios.sampler import Sampler
 from scenarios.stamping import Template, make_template, stamp
 from scenarios.variant import Variant
 
-__all__ = ["DEFAULT_MIX", "format_mix", "generate", "parse_mix"]
+__all__ = ["DEFAULT_MIX", "TEMPLATES_PER_VARIANT", "format_mix", "generate", "parse_mix"]
 
 #: The share of each family in bulk traffic when no mix is given.
 DEFAULT_MIX: Mapping[str, int] = {
@@ -24,6 +24,10 @@ DEFAULT_MIX: Mapping[str, int] = {
     "engage": 10,
     "malformed": 10,
 }
+
+#: How many requests of each variant are built in full; later ones are stamped copies of them
+#: with fresh contacts and ids (`scenarios.stamping`), which is many times faster.
+TEMPLATES_PER_VARIANT = 64
 
 
 def format_mix(mix: Mapping[str, int]) -> str:
@@ -129,11 +133,6 @@ def generate(
         raise UsageError(f"count must be a whole number of 0 or more, got {count!r}")
     shares = _checked(DEFAULT_MIX if mix is None else mix)
     return _scenarios(count, seed, family_counts(count, shares), day_zone)
-
-
-#: How many requests of each variant are built in full; later ones are stamped copies of them
-#: with fresh contacts and ids (`scenarios.stamping`), which is many times faster.
-TEMPLATES_PER_VARIANT = 64
 
 
 def _scenarios(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -58,15 +59,13 @@ def seed_tag(seed: int) -> str:
             return sign + digits
 
 
+@dataclass(frozen=True, slots=True)
 class Person:
     """One generated contact: names and an email address no other scenario of any run uses."""
 
-    __slots__ = ("email", "first_name", "last_name")
-
-    def __init__(self, email: str, first_name: str, last_name: str) -> None:
-        self.email = email
-        self.first_name = first_name
-        self.last_name = last_name
+    email: str
+    first_name: str
+    last_name: str
 
     @property
     def name(self) -> str:

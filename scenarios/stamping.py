@@ -2,7 +2,7 @@
 
 Building a realistic Segment message field by field costs tens of microseconds; copying one with
 a new contact number, messageId and other ids costs a few. A template is a request built with a
-`MarkingSampler`, whose unique values are markers such as `{~u3~}`; stamping fills the holes with
+`MarkingSampler`, whose unique values are markers such as `{~u_3~}`; stamping fills the holes with
 fresh values and decodes the result, so every copy is a new, independent payload.
 """
 
