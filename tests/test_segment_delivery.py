@@ -380,7 +380,7 @@ class _Garbage(_OneRequestPerConnection):
 def raw_server(handler: type[socketserver.BaseRequestHandler]) -> Iterator[str]:
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/segment"
