@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from zoneinfo import ZoneInfo
 
@@ -154,3 +157,28 @@ def test_parse_mix_reads_family_shares() -> None:
 def test_parse_mix_says_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         parse_mix(text)
+
+
+_DIGEST = """
+import hashlib, orjson, scenarios
+digest = hashlib.sha256()
+items = [*scenarios.catalogue(77), *scenarios.sequences(77)]
+items += scenarios.generate(400, seed=77, mix=dict.fromkeys(scenarios.FAMILIES, 1))
+for item in items:
+    digest.update(orjson.dumps(item.to_dict()))
+print(digest.hexdigest())
+"""
+
+
+def test_output_does_not_depend_on_the_process_or_its_hash_seed() -> None:
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", _DIGEST],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for hash_seed in ("1", "2")
+    }
+    assert len(digests) == 1 and len(digests.pop()) == 65
