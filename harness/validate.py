@@ -336,10 +336,10 @@ def _explained(judge: _Judge, number: int, payload: Any, *, full: bool) -> LineR
     schema_errors: tuple[SchemaIssue, ...] = ()
     fit = None
     if full:
-        raw_errors = list(judge.accepted.iter_errors(payload))
-        schema_errors = _schema_issues(raw_errors, verdict)
+        shown = _shown_errors(list(judge.accepted.iter_errors(payload)), verdict)
+        schema_errors = tuple(_issue(error) for error in shown)
         if isinstance(payload, dict):
-            fit = judge.closest_format(payload, raw_errors)
+            fit = judge.closest_format(payload, shown)
     if isinstance(verdict, Accepted):
         # The schema and the rules disagree: a bug in one of them, said plainly.
         reason = "schema-only rejection"
@@ -357,33 +357,36 @@ def _explained(judge: _Judge, number: int, payload: Any, *, full: bool) -> LineR
     )
 
 
-def _schema_issues(
+def _shown_errors(
     raw_errors: list[jsonschema_rs.ValidationError], verdict: Accepted | Rejected
-) -> tuple[SchemaIssue, ...]:
-    """The failed keywords. The schema's one `anyOf` is the email places, in `EMAIL_PLACES` order:
-    of it, only the branch of the place the rules looked at is shown (all of it when none was)."""
+) -> list[jsonschema_rs.ValidationError]:
+    """The failed keywords worth showing. The schema's one `anyOf` is the email places, in
+    `EMAIL_PLACES` order: of it, only the branch of the place the rules looked at is shown, and
+    the `anyOf` itself when the rules found no email at all."""
     rules_errors = verdict.errors if isinstance(verdict, Rejected) else ()
     email_error = next((issue for issue in rules_errors if issue.field in EMAIL_PLACES), None)
-    issues: list[SchemaIssue] = []
+    shown: list[jsonschema_rs.ValidationError] = []
     for error in raw_errors:
-        if type(error.kind).__name__ != "AnyOf":
-            issues.append(_issue(error))
-        elif email_error is None or email_error.code == "missing":
-            issues.append(SchemaIssue("traits.email", _rule(error), _NO_EMAIL))
+        if type(error.kind).__name__ == "AnyOf" and email_error and email_error.code != "missing":
+            shown.extend(error.kind.context[EMAIL_PLACES.index(email_error.field)])
         else:
-            branch = error.kind.context[EMAIL_PLACES.index(email_error.field)]
-            issues.extend(_issue(nested) for nested in branch)
-    return tuple(issues)
+            shown.append(error)
+    return shown
 
 
 def _issue(error: jsonschema_rs.ValidationError) -> SchemaIssue:
-    field_path = ".".join(str(part) for part in error.instance_path) or "body"
+    path = [str(part) for part in error.instance_path]
     kind = type(error.kind).__name__
-    if kind == "Pattern":
+    if kind == "AnyOf":  # the email places: see `_shown_errors`
+        return SchemaIssue("traits.email", _rule(error), _NO_EMAIL)
+    if kind == "Required":  # name the missing field itself, not the object that lacks it
+        path.append(str(error.kind.property))
+        message = "is required"
+    elif kind == "Pattern":
         message = f"{_shorten(error.instance)} does not match the pattern"
     else:
         message = _shorten_text(error.message)
-    return SchemaIssue(field_path, _rule(error), message)
+    return SchemaIssue(".".join(path) or "body", _rule(error), message)
 
 
 def _rule(error: jsonschema_rs.ValidationError) -> str:
@@ -423,18 +426,14 @@ class _Judge:
         return None
 
     def closest_format(
-        self, payload: dict[str, Any], accepted_errors: list[jsonschema_rs.ValidationError]
+        self, payload: dict[str, Any], reported: list[jsonschema_rs.ValidationError]
     ) -> FormatFit:
-        """The format with the fewest parts missing beyond what `nat-accepted.json` reports;
-        of equally close ones, the most specific (as `FORMAT_SCHEMAS` orders them)."""
+        """The format with the fewest parts missing beyond the `reported` failures of
+        `nat-accepted.json`; of equally close ones, the most specific (`FORMAT_SCHEMAS` order)."""
         for name, title, shape in self.formats:
             if shape.is_valid(payload):  # nothing missing: no other format can be closer
                 return FormatFit(name, title, False)
-        known = set()
-        for error in accepted_errors:
-            known.add(_key(error))
-            if type(error.kind).__name__ == "AnyOf":
-                known.update(_key(nested) for branch in error.kind.context for nested in branch)
+        known = {_key(error) for error in reported}
         candidates = []
         for order, (name, title, shape) in enumerate(self.formats):
             own = [error for error in shape.iter_errors(payload) if _key(error) not in known]
@@ -445,7 +444,13 @@ class _Judge:
 
 
 def _key(error: jsonschema_rs.ValidationError) -> tuple[Any, ...]:
-    return (tuple(error.instance_path), error.absolute_keyword_location)
+    """What a failure is about: the same field failing the same kind of check is one problem,
+    whichever schema says so (a format's `required: [timestamp]` repeats the accepted one's)."""
+    kind = type(error.kind).__name__
+    path = tuple(error.instance_path)
+    if kind == "Required":
+        return (*path, error.kind.property), kind
+    return path, kind
 
 
 @cache

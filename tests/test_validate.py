@@ -104,7 +104,7 @@ def test_a_missing_email_points_at_every_place_and_the_recommended_format() -> N
     assert result.format is not None and result.format.schema == "nat-recommended"
     assert not result.format.matches
     assert [(issue.field, issue.message) for issue in result.format.missing] == [
-        ("traits", '"email" is a required property')
+        ("traits.email", "is required")
     ]
 
 
