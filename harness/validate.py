@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal, NamedTuple, get_args
 
 import jsonschema_rs
@@ -252,8 +252,7 @@ def validate_lines(lines: Iterable[bytes], *, detail: Detail = "full") -> Iterat
 _ACCEPTED_TAIL = LineResult(0, True, "accepted", 200)[1:]
 
 
-@dataclass(frozen=True, slots=True)
-class _Case:
+class _Case(NamedTuple):
     """One payload taken from a generator record, with what the scenario expects."""
 
     scenario: str | None
@@ -269,8 +268,8 @@ def _is_generator_record(document: Any) -> bool:
 
 def _generator_cases(document: dict[str, Any], line_length: int) -> list[_Case]:
     """The payloads of a generator record; a plain payload with such keys is itself the case."""
-    if "steps" in document and "final" in document:
-        records = document["steps"] if isinstance(document["steps"], list) else []
+    if "steps" in document and "final" in document and isinstance(document["steps"], list):
+        records = document["steps"]
     elif "expect" in document and "payload" in document:
         records = [document]
     else:
@@ -283,8 +282,13 @@ def _generator_cases(document: dict[str, Any], line_length: int) -> list[_Case]:
             continue
         expect = record.get("expect")
         expected = expect.get("status") if isinstance(expect, dict) else None
-        about_payload = scenario.get("auth", "basic") in ("basic", "bearer") and not isinstance(
-            parse_body(b"{}", scenario.get("content_type")), Rejected
+        if type(expected) is not int:
+            expected = None
+        auth, content_type = scenario.get("auth", "basic"), scenario.get("content_type")
+        about_payload = (
+            isinstance(auth, str)
+            and (content_type is None or isinstance(content_type, str))
+            and _about_payload(auth, content_type)
         )
         raw_body = scenario.get("raw_body")
         if isinstance(raw_body, str):
@@ -293,8 +297,17 @@ def _generator_cases(document: dict[str, Any], line_length: int) -> list[_Case]:
             body = record.get("payload")
             if line_length > MAX_BODY_BYTES:
                 body = parse_body(orjson.dumps(body))
-        cases.append(_Case(scenario.get("id"), body, expected, about_payload))
+        scenario_id = scenario.get("id")
+        scenario_id = scenario_id if isinstance(scenario_id, str) else None
+        cases.append(_Case(scenario_id, body, expected, about_payload))
     return cases
+
+
+@lru_cache(maxsize=64)
+def _about_payload(auth: str, content_type: str | None) -> bool:
+    """Whether a scenario's expected answer is about its payload: the key is right and the
+    content type is JSON (or not declared), so only the body decides."""
+    return auth in ("basic", "bearer") and not isinstance(parse_body(b"{}", content_type), Rejected)
 
 
 def _judge_case(judge: _Judge, number: int, case: _Case, detail: Detail) -> LineResult:
@@ -305,10 +318,18 @@ def _judge_case(judge: _Judge, number: int, case: _Case, detail: Detail) -> Line
     meets = None
     if case.about_payload and case.expected_status is not None:
         meets = result.accepted == (200 <= case.expected_status < 300)
-    return result._replace(
-        scenario=case.scenario,
-        expected_status=case.expected_status,
-        meets_expectation=meets,
+    line, accepted, reason, status, errors, schema_errors, fit = result[:7]
+    return LineResult(
+        line,
+        accepted,
+        reason,
+        status,
+        errors,
+        schema_errors,
+        fit,
+        case.scenario,
+        case.expected_status,
+        meets,
     )
 
 

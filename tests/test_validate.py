@@ -378,3 +378,18 @@ def test_the_generators_expectations_hold_for_every_payload_it_makes() -> None:
     assert {result.accepted for result in checked} == {True, False}
     mismatches = [result.as_dict() for result in checked if not result.meets_expectation]
     assert mismatches == []
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        pytest.param({"sequence": {}, "steps": "not a list", "final": {}}, id="steps-not-a-list"),
+        pytest.param(
+            {"scenario": {"id": 5, "auth": ["basic"]}, "expect": [], "payload": 1}, id="junk"
+        ),
+    ],
+)
+def test_a_malformed_generator_record_still_gets_a_result(record: dict[str, Any]) -> None:
+    (result,) = validate_lines([line_of(record)])
+    assert not result.accepted and result.errors
+    assert result.meets_expectation is None and result.expected_status is None
