@@ -12,6 +12,8 @@ import http.client
 import random
 import socket
 import ssl
+import struct
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -171,7 +173,16 @@ class _Connection:
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self._https:
             context = ssl.create_default_context()
-            connection = context.wrap_socket(connection, server_hostname=self._address[0])
+            return context.wrap_socket(connection, server_hostname=self._address[0])
+        if sys.platform != "linux":
+            return connection
+        # A Python-level timeout polls before every send and receive; the kernel's own timeouts
+        # on a blocking socket save that system call (a timeout then fails with EAGAIN).
+        seconds, fraction = divmod(self._timeout, 1.0)
+        limit = struct.pack("ll", int(seconds), int(fraction * 1_000_000))
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+        connection.settimeout(None)
         return connection
 
     def _post_once(self, body: bytes) -> tuple[int, bytes, float | None]:
@@ -182,6 +193,8 @@ class _Connection:
             connection.sendall(b"%s%d\r\n\r\n%s" % (self._head, len(body), body))
         except (BrokenPipeError, ConnectionResetError) as error:
             raise _ClosedBeforeAnswer(str(error)) from error
+        except BlockingIOError:
+            raise TimeoutError("timed out sending the event") from None
         answer = _Answer()
         parser = answer.parser
         buffer, received = self._buffer, 0
@@ -192,6 +205,8 @@ class _Connection:
                 if received:
                     raise
                 raise _ClosedBeforeAnswer(str(error)) from error
+            except BlockingIOError:
+                raise TimeoutError("timed out waiting for the answer") from None
             if not size:
                 if received:
                     raise http.client.IncompleteRead(b"")
