@@ -27,5 +27,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+docs: $(STAMP)
+	$(BIN)/nat-harness docs --out docs/formats.md
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info
