@@ -10,7 +10,6 @@ from harness.checks.base import (
     answer_object,
     any_step,
     check,
-    require_answer,
     segment_fate,
     steps_of,
 )
@@ -22,11 +21,7 @@ __all__ = ["accepted_call_is_answered_2xx", "success_answer_matches_contract"]
 @check("MUST", applies=any_step(accepted))
 def accepted_call_is_answered_2xx(observation: Observation) -> None:
     """Every call the contract accepts (any accepted format, either auth) is answered 2xx."""
-    for step, exchange in observation.pairs():
-        if not accepted(step):
-            continue
-        status = require_answer(exchange).status
-        assert status is not None
+    for step, exchange, status in observation.answered(accepted):
         if not 200 <= status < 300:
             raise CheckFailed(
                 f"a 2xx answer: the contract accepts this call ({step.id}); "
@@ -43,11 +38,7 @@ def _reports_outcomes(subject: Subject) -> bool:
 @check("SHOULD", applies=_reports_outcomes)
 def success_answer_matches_contract(observation: Observation) -> None:
     """A success body says the outcome, contact, day and replay flag the contract expects."""
-    for step, exchange in observation.pairs():
-        if not accepted(step):
-            continue
-        status = require_answer(exchange).status
-        assert status is not None
+    for step, exchange, status in observation.answered(accepted):
         if not 200 <= status < 300:
             continue  # accepted_call_is_answered_2xx reports it
         body = answer_object(exchange)

@@ -7,7 +7,6 @@ from harness.checks.base import (
     Observation,
     any_step,
     check,
-    require_answer,
     segment_fate,
 )
 from scenarios.model import Scenario
@@ -22,11 +21,7 @@ def _unauthenticated(step: Scenario) -> bool:
 @check("MUST", applies=any_step(_unauthenticated))
 def unauthenticated_call_is_refused_401(observation: Observation) -> None:
     """A call with a missing or wrong API key is refused with 401 (403 at most), never stored."""
-    for step, exchange in observation.pairs():
-        if not _unauthenticated(step):
-            continue
-        status = require_answer(exchange).status
-        assert status is not None
+    for step, exchange, status in observation.answered(_unauthenticated):
         if status not in (401, 403):
             what = "no API key" if step.request.auth == "none" else "a wrong API key"
             raise CheckFailed(

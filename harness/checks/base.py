@@ -111,6 +111,17 @@ class Observation:
         """(step, exchange) for every request of the subject."""
         return zip(self.steps, self.exchanges, strict=True)
 
+    def answered(
+        self, predicate: Callable[[Scenario], bool]
+    ) -> Iterator[tuple[Scenario, Exchange, int]]:
+        """(step, exchange, status) for the steps `predicate` selects; skips the check when one
+        of them got no answer (the latency check reports that)."""
+        for step, exchange in self.pairs():
+            if predicate(step):
+                status = require_answer(exchange).status
+                assert status is not None  # an answered exchange has a status
+                yield step, exchange, status
+
     def require_read_back(self) -> ReadBack:
         """The probe, or skip: without a read-back the state cannot be judged (never a pass)."""
         if self.read_back is None:

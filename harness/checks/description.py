@@ -15,7 +15,6 @@ from harness.checks.base import (
     answer_object,
     any_step,
     check,
-    require_answer,
     steps_of,
 )
 from harness.target import Exchange
@@ -41,11 +40,8 @@ def description_follows_precedence(observation: Observation) -> None:
     standard message, in that order, and keeps the first call's description."""
     read_back = observation.require_read_back()
     wanted: dict[str, dict[str, Scenario]] = {}
-    for step, exchange in observation.pairs():
-        if not _creates_entry(step):
-            continue
-        status = require_answer(exchange).status
-        if status is None or not 200 <= status < 300:
+    for step, _, status in observation.answered(_creates_entry):
+        if not 200 <= status < 300:
             raise CheckSkipped(f"{step.id} was not accepted (see accepted_call_is_answered_2xx)")
         assert step.expect.contact is not None
         wanted.setdefault(step.expect.contact, {})[str(step.expect.day)] = step
@@ -95,11 +91,8 @@ def _warns(step: Scenario) -> bool:
 def ignored_url_is_reported_as_warning(observation: Observation) -> None:
     """Optional data that cannot be used (a url that is not absolute http(s)) comes back as a
     warning naming the field, not as an error."""
-    for step, exchange in observation.pairs():
-        if not _warns(step):
-            continue
-        status = require_answer(exchange).status
-        if status is None or not 200 <= status < 300:
+    for step, exchange, status in observation.answered(_warns):
+        if not 200 <= status < 300:
             continue  # accepted_call_is_answered_2xx reports it
         body = answer_object(exchange) or {}
         warnings = body.get("warnings")

@@ -39,11 +39,7 @@ def _is_other_type(step: Scenario) -> bool:
 @check("MUST", applies=any_step(_is_malformed))
 def malformed_call_is_rejected_4xx(observation: Observation) -> None:
     """A call the contract refuses gets a 4xx that Segment does not retry (not 2xx, 5xx or 429)."""
-    for step, exchange in observation.pairs():
-        if not _is_malformed(step):
-            continue
-        status = require_answer(exchange).status
-        assert status is not None
+    for step, exchange, status in observation.answered(_is_malformed):
         if 200 <= status < 300:
             raise CheckFailed(
                 f"a 4xx such as {step.expect.status}: the contract refuses {step.id}, "
@@ -61,22 +57,15 @@ def malformed_call_is_rejected_4xx(observation: Observation) -> None:
 @check("SHOULD", applies=any_step(_is_malformed))
 def rejection_status_matches_contract(observation: Observation) -> None:
     """A refused call gets the contract's status: 400 malformed, 413 too large, 415 not JSON."""
-    for step, exchange in observation.pairs():
-        if not _is_malformed(step):
-            continue
-        status = require_answer(exchange).status
-        if status != step.expect.status and status is not None and 400 <= status < 500:
+    for step, exchange, status in observation.answered(_is_malformed):
+        if status != step.expect.status and 400 <= status < 500:
             raise CheckFailed(f"HTTP {step.expect.status} for {step.id}", exchange=exchange)
 
 
 @check("MUST", applies=any_step(_is_other_type))
 def other_type_is_answered_501(observation: Observation) -> None:
     """A call of another type than identify gets 501, which Segment does not retry."""
-    for step, exchange in observation.pairs():
-        if not _is_other_type(step):
-            continue
-        status = require_answer(exchange).status
-        assert status is not None
+    for step, exchange, status in observation.answered(_is_other_type):
         if status != 501:
             raise CheckFailed(
                 f"HTTP 501 (Nat only accepts identify calls) for {step.id}; {segment_fate(status)}",
