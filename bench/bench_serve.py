@@ -2,7 +2,8 @@
 
 Both run on the same uvicorn (one worker, pinned to CPU 0) and are loaded by wrk (pinned to CPU 1)
 in the same run at the same concurrency, with unique contacts so every request creates an entry.
-Prints each server's rate, p50/p99 latency, and the ratio. Needs wrk (`apt-get install wrk`).
+Prints each server's rate, p50/p99 latency and CPU time per request, and the ratios: the CPU
+ratio is steadier when other work shares the machine. Needs wrk (`apt-get install wrk`).
 
     python bench/bench_serve.py [--connections 32] [--seconds 10] [--rounds 3]
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import shutil
 import socket
 import statistics
@@ -62,14 +64,21 @@ def _wait_for(port: int, deadline: float = 15.0) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def _server(command: list[str], port: int) -> Iterator[None]:
+def _server(command: list[str], port: int) -> Iterator[int]:
+    """Start a server pinned to CPU 0; yields its pid (taskset execs the command itself)."""
     process = subprocess.Popen(
         ["taskset", "-c", "0", *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         _wait_for(port)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -77,20 +86,54 @@ def _server(command: list[str], port: int) -> Iterator[None]:
 
 def _nat_serve(port: int, db: Path, access_log: bool) -> list[str]:
     flag = "--access-log" if access_log else "--no-access-log"
-    return [sys.executable, "-m", "harness", "serve", "--api-key", API_KEY, "--port", str(port),
-            "--db", str(db), flag]
+    return [
+        sys.executable,
+        "-m",
+        "harness",
+        "serve",
+        "--api-key",
+        API_KEY,
+        "--port",
+        str(port),
+        "--db",
+        str(db),
+        flag,
+    ]
 
 
 def _minimal(port: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "minimal_app:app", "--app-dir", str(HERE),
-            "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "minimal_app:app",
+        "--app-dir",
+        str(HERE),
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
 
 
 def _load(port: int, connections: int, seconds: int, script: Path) -> dict[str, float]:
     output = subprocess.run(
-        ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s",
-         str(script), f"http://127.0.0.1:{port}/segment"],
-        capture_output=True, text=True, check=True,
+        [
+            "taskset",
+            "-c",
+            "1",
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/segment",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     line = next(row for row in output.splitlines() if row.startswith("RESULT"))
     requests, duration_us, p50_us, p99_us, bad_status = (float(x) for x in line.split()[1:])
@@ -119,23 +162,38 @@ def main() -> None:
             for name in results:
                 port = _free_port()
                 db = Path(scratch) / f"{name}-{round_number}.db"
-                command = _minimal(port) if name == "minimal" else _nat_serve(
-                    port, db, access_log=name == "nat+log")
-                with _server(command, port):
-                    results[name].append(
-                        _load(port, options.connections, options.seconds, script))
-    print(f"{options.connections} connections, {options.seconds}s x {options.rounds} rounds "
-          "(medians; server on CPU 0, wrk on CPU 1)")
+                command = (
+                    _minimal(port)
+                    if name == "minimal"
+                    else _nat_serve(port, db, access_log=name == "nat+log")
+                )
+                with _server(command, port) as pid:
+                    cpu_before = _cpu_seconds(pid)
+                    result = _load(port, options.connections, options.seconds, script)
+                    requests_served = result["rate"] * options.seconds
+                    result["cpu_us"] = (_cpu_seconds(pid) - cpu_before) / requests_served * 1e6
+                    results[name].append(result)
+    print(
+        f"{options.connections} connections, {options.seconds}s x {options.rounds} rounds "
+        "(medians; server on CPU 0, wrk on CPU 1)"
+    )
     medians = {}
     for name, rounds in results.items():
         medians[name] = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
         m = medians[name]
-        print(f"  {name:8} {m['rate']:8.0f} req/s   p50 {m['p50_ms']:6.2f} ms   "
-              f"p99 {m['p99_ms']:6.2f} ms   non-2xx {m['non_2xx']:.0f}   "
-              "rounds: " + ", ".join(f"{r['rate']:.0f}" for r in rounds))
+        print(
+            f"  {name:8} {m['rate']:8.0f} req/s   p50 {m['p50_ms']:6.2f} ms   "
+            f"p99 {m['p99_ms']:6.2f} ms   server CPU {m['cpu_us']:5.0f} us/req   "
+            f"non-2xx {m['non_2xx']:.0f}   "
+            "rounds: " + ", ".join(f"{r['rate']:.0f}" for r in rounds)
+        )
     for name in ("nat", "nat+log"):
         ratio = medians[name]["rate"] / medians["minimal"]["rate"]
-        print(f"  {name} / minimal = {ratio:.0%} (target >= 50%, p99 < 20 ms)")
+        cost = medians["minimal"]["cpu_us"] / medians[name]["cpu_us"]
+        print(
+            f"  {name} / minimal = {ratio:.0%} of the rate, {cost:.0%} by server CPU per "
+            "request (target >= 50%, p99 < 20 ms)"
+        )
 
 
 if __name__ == "__main__":

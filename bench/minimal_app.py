@@ -1,4 +1,4 @@
-"""The floor for bench_serve.py: starlette on the same uvicorn, parsing the JSON and answering 200."""
+"""The floor for bench_serve.py: starlette on the same uvicorn, parsing JSON, answering 200."""
 
 from __future__ import annotations
 

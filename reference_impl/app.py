@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 from starlette.applications import Starlette
@@ -22,16 +21,14 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reference_impl import http_core, rules
+from reference_impl.access_log import AccessLog
 from reference_impl.openapi import openapi_document
 from reference_impl.rules import Issue
 from reference_impl.store import Receipt, Store
 
 __all__ = ["Faults", "JSONResponse", "create_app"]
-
-access_logger = logging.getLogger("nat_harness.access")
 
 
 class JSONResponse(Response):
@@ -128,7 +125,7 @@ def create_app(
     *,
     day_zone: tzinfo = UTC,
     faults: Faults | None = None,
-    access_log: bool = False,
+    access_log: TextIO | None = None,
 ) -> Starlette:
     """The destination as an ASGI app over `store` (which the caller opens and closes)."""
     if not api_key:
@@ -230,40 +227,6 @@ def create_app(
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(AccessLog)] if access_log else [],
+        middleware=[Middleware(AccessLog, stream=access_log)] if access_log else [],
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
-
-
-class AccessLog:
-    """Logs one JSON line per request (method, path, status, ms); never headers, never keys."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            access_logger.info(
-                orjson.dumps(
-                    {
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
-                    }
-                ).decode()
-            )

@@ -53,9 +53,7 @@ _DEFS = load_schema(ACCEPTED)["$defs"]
 _EMAIL_RE = re.compile(_DEFS["email"]["pattern"])
 _EMAIL_MAX_LENGTH: int = _DEFS["email"]["maxLength"]
 _TIMESTAMP_RE = re.compile(_DEFS["timestamp"]["pattern"])
-_TIMESTAMP_PARTS = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))"
-)
+_WHITESPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,29 +276,27 @@ def parse_timestamp(value: str) -> datetime | None:
     """The UTC instant of an RFC 3339 date-time with a zone, or None when it is not one."""
     if "\n" in value or not _TIMESTAMP_RE.match(value):
         return None
-    parts = _TIMESTAMP_PARTS.match(value)
-    if parts is None:  # pragma: no cover - the schema pattern above already matched
-        return None
-    year, month, day, hour, minute, second, fraction, sign, off_hours, off_minutes = parts.groups()
+    # The pattern fixed the layout: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM).
+    zone_at = len(value) - 1 if value[-1] in "Zz" else len(value) - 6
     offset = timedelta(0)
-    if sign:
-        offset = timedelta(hours=int(off_hours), minutes=int(off_minutes))
-        offset = -offset if sign == "-" else offset
-    microsecond = int((fraction or "0")[:6].ljust(6, "0"))
+    if zone_at == len(value) - 6:
+        offset = timedelta(hours=int(value[-5:-3]), minutes=int(value[-2:]))
+        offset = -offset if value[zone_at] == "-" else offset
+    fraction = value[20:zone_at]
     try:
         moment = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour),
-            int(minute),
-            int(second),
-            microsecond,
-            tzinfo=timezone(offset),
+            int(value[0:4]),
+            int(value[5:7]),
+            int(value[8:10]),
+            int(value[11:13]),
+            int(value[14:16]),
+            int(value[17:19]),
+            int(fraction[:6].ljust(6, "0")) if fraction else 0,
+            tzinfo=UTC if not offset else timezone(offset),
         )
     except ValueError:
         return None
-    return moment.astimezone(UTC)
+    return moment if not offset else moment.astimezone(UTC)
 
 
 def _check_timestamp(value: Any, errors: list[Issue]) -> datetime | None:
@@ -401,7 +397,7 @@ def _describe(
 
 
 def _is_absolute_http_url(value: str) -> bool:
-    if any(character.isspace() for character in value):
+    if _WHITESPACE.search(value):
         return False
     try:
         parts = urlsplit(value)

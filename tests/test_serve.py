@@ -41,13 +41,22 @@ def serving(db: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]
                 stream.close()
 
 
-def test_serve_announces_url_and_data_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+def test_serve_announces_url_and_data_logs_requests_and_stops_cleanly_on_sigterm(
+    tmp_path: Path,
+) -> None:
     with serving(tmp_path / "nat.db") as (process, url):
         assert url.endswith("/segment")
         assert process.stdout is not None
         assert str(tmp_path / "nat.db") in process.stdout.readline()
+        with requests.Session() as http:
+            http.headers.update(basic_auth())
+            http.post(url, json={"type": "identify", "timestamp": "2020-05-31T17:55:47Z"})
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+        assert process.stderr is not None
+        access = [line for line in process.stderr.read().splitlines() if line.startswith("{")]
+        assert '"path":"/segment","status":400' in access[0]
+        assert API_KEY not in "".join(access)
 
 
 def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
