@@ -324,7 +324,7 @@ def test_cli_prints_each_line_and_a_summary_and_exits_1_on_a_rejection(mixed_fil
     assert result.exit_code == 1, result.output
     assert "line 1: accepted (Nat recommended format)" in result.stdout
     assert "line 2: rejected 400: traits.email invalid_format" in result.stdout
-    assert "nat-accepted.json#/$defs/email/pattern" in result.stdout
+    assert "rule nat-accepted.json#/$defs/email/pattern (traits.email):" in result.stdout
     assert "line 3: rejected 400: body not_json" in result.stdout
     assert "1 accepted, 2 rejected of 3 payloads" in result.stdout
 

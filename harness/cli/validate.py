@@ -106,7 +106,10 @@ def describe(result: LineResult) -> str:
         status = f" {result.status}" if result.status is not None else ""
         lines = [f"{where}: rejected{status}: {result.reason}"]
         lines += [f"    {issue.field}: {issue.message}" for issue in result.errors]
-        lines += [f"    rule {issue.rule}: {issue.message}" for issue in result.schema_errors]
+        lines += [
+            f"    rule {issue.rule} ({issue.field}): {issue.message}"
+            for issue in result.schema_errors
+        ]
         if result.format is not None:
             needs = "; ".join(f"{issue.field}: {issue.message}" for issue in result.format.missing)
             closest = f"    closest format: {result.format.title}"
