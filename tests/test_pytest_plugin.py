@@ -69,10 +69,14 @@ def _terse_success(store: Store) -> Starlette:
 
 
 @pytest.fixture
-def plugin(pytestconfig: pytest.Config) -> tuple[str, ...]:
-    """How inner runs load the plugin: by its `pytest11` entry point once the package is
-    installed with it (then `-p` would register it twice), else with `-p`."""
-    return () if pytestconfig.pluginmanager.has_plugin("nat") else ("-p", "harness.pytest_plugin")
+def plugin(pytestconfig: pytest.Config, pytester: pytest.Pytester) -> tuple[str, ...]:
+    """Arguments of every inner run: the plugin by its `pytest11` entry point once the package
+    is installed with it (then `-p` would register it twice), else with `-p`; and the inner
+    run's own directory as its root, whatever config files stand in the directories above."""
+    root = ("--rootdir", str(pytester.path))
+    if pytestconfig.pluginmanager.has_plugin("nat"):
+        return root
+    return (*root, "-p", "harness.pytest_plugin")
 
 
 def _contract(
