@@ -21,16 +21,15 @@ import argparse
 import base64
 import json
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from _servers import free_port, nat_serve, pinned_process
 
 API_KEY = "bench-key"
 GOAL = 0.5
@@ -70,42 +69,8 @@ end
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(port: int, deadline: float = 20.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"server on port {port} did not start")
-
-
-@contextmanager
-def _process(command: list[str], cpu: int, port: int) -> Iterator[None]:
-    process = subprocess.Popen(
-        ["taskset", "-c", str(cpu), *command],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for(port)
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def _destination(port: int, db: Path) -> list[str]:
-    return [
-        sys.executable, "-m", "harness", "serve", "--api-key", API_KEY, "--port", str(port),
-        "--db", str(db), "--no-access-log",
-    ]  # fmt: skip
+    return nat_serve(port, db, API_KEY)
 
 
 def _simulator(port: int, destination_port: int) -> list[str]:
@@ -134,10 +99,10 @@ def _status(port: int) -> dict:
 
 
 def _direct(scratch: Path, connections: int, seconds: int) -> float:
-    port = _free_port()
+    port = free_port()
     script = scratch / "direct.lua"
     script.write_text(WRK_SCRIPT % {"batch": 1, "path": "/segment", "auth": _auth(API_KEY)})
-    with _process(_destination(port, scratch / f"direct-{port}.db"), 0, port):
+    with pinned_process(_destination(port, scratch / f"direct-{port}.db"), 0, port):
         count, elapsed, bad = _wrk(f"http://127.0.0.1:{port}", connections, seconds, script)
     if bad:
         raise RuntimeError(f"{bad} direct requests were not 2xx")
@@ -148,14 +113,14 @@ def _simulated(
     scratch: Path, connections: int, seconds: int, batch: int
 ) -> tuple[float, float, float]:
     """(end-to-end events/s, ingest events/s, seconds spent draining after the load)."""
-    destination_port, port = _free_port(), _free_port()
+    destination_port, port = free_port(), free_port()
     script = scratch / f"simulated-{batch}.lua"
     path = "/v1/batch" if batch > 1 else "/v1/identify"
     script.write_text(WRK_SCRIPT % {"batch": batch, "path": path, "auth": _auth("bench")})
     db = scratch / f"simulated-{destination_port}.db"
     with (
-        _process(_destination(destination_port, db), 0, destination_port),
-        _process(_simulator(port, destination_port), 1, port),
+        pinned_process(_destination(destination_port, db), 0, destination_port),
+        pinned_process(_simulator(port, destination_port), 1, port),
     ):
         started = time.monotonic()
         count, elapsed, bad = _wrk(f"http://127.0.0.1:{port}", connections, seconds, script)

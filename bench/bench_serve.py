@@ -14,15 +14,13 @@ import argparse
 import base64
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from _servers import free_port, nat_serve, pinned_process
 
 API_KEY = "bench-key"
 HERE = Path(__file__).resolve().parent
@@ -48,57 +46,10 @@ end
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(port: int, deadline: float = 15.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"server on port {port} did not start")
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far, from /proc (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextmanager
-def _server(command: list[str], port: int) -> Iterator[int]:
-    """Start a server pinned to CPU 0; yields its pid (taskset execs the command itself)."""
-    process = subprocess.Popen(
-        ["taskset", "-c", "0", *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        _wait_for(port)
-        yield process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
-def _nat_serve(port: int, db: Path, access_log: bool) -> list[str]:
-    flag = "--access-log" if access_log else "--no-access-log"
-    return [
-        sys.executable,
-        "-m",
-        "harness",
-        "serve",
-        "--api-key",
-        API_KEY,
-        "--port",
-        str(port),
-        "--db",
-        str(db),
-        flag,
-    ]
 
 
 def _minimal(port: int) -> list[str]:
@@ -160,14 +111,14 @@ def main() -> None:
         script.write_text(WRK_SCRIPT % auth)
         for round_number in range(options.rounds):
             for name in results:
-                port = _free_port()
+                port = free_port()
                 db = Path(scratch) / f"{name}-{round_number}.db"
                 command = (
                     _minimal(port)
                     if name == "minimal"
-                    else _nat_serve(port, db, access_log=name == "nat+log")
+                    else nat_serve(port, db, API_KEY, access_log=name == "nat+log")
                 )
-                with _server(command, port) as pid:
+                with pinned_process(command, 0, port) as pid:
                     cpu_before = _cpu_seconds(pid)
                     result = _load(port, options.connections, options.seconds, script)
                     requests_served = result["rate"] * options.seconds
