@@ -83,16 +83,23 @@ def _maker(sampler: Sampler, kind: str, length: int) -> _Maker | None:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A request's body as a format string: `text.format(*values)` is a copy's body."""
+    """A request's body with `%s` holes: `text % values` is a copy's body.
 
-    #: The body with `{0}`, `{1}`, ... where the holes were (and braces doubled).
+    `%` rather than `str.format`, which is several times slower on bodies of this size.
+    """
+
+    #: The body with `%s` where the holes were (and `%` doubled).
     text: str
-    #: How to make the value of each distinct hole, in the order of their numbers; bound to
+    #: How to make the value of each distinct hole, in the order they first appear; bound to
     #: the sampler the template was made with, whose run it belongs to.
     makers: tuple[_Maker, ...]
-    #: Holes written in capitals (a builder upper-cased the text around them): their numbers
-    #: follow the makers', each repeating the value of the given distinct hole in capitals.
+    #: Holes written in capitals (a builder upper-cased the text around them): each repeats the
+    #: value of the given distinct hole in capitals; their values follow the makers'.
     capitals: tuple[int, ...]
+    #: The value of each hole, in order of appearance, as an index into the makers' values and
+    #: then the capitals'; None when that is just the makers' values in order (no hole repeats
+    #: another or is in capitals).
+    order: tuple[int, ...] | None
     #: The body was sent raw (not JSON, or JSON written another way), not as `payload`.
     raw: bool
     #: Whether a copy's body is decoded as its payload (False for bodies that are not JSON).
@@ -132,20 +139,23 @@ def make_template(variant: Variant, sampler: Sampler) -> Template | None:
             makers.append(maker)
         holes.append((match.start(), match.end(), numbers[serial], kind.isupper()))
     capitals: list[int] = []
+    order: list[int] = []
     pieces: list[str] = []
     start = 0
     for hole_start, hole_end, number, in_capitals in holes:
         if in_capitals:  # numbered after the makers' values
             capitals.append(number)
             number = len(makers) + len(capitals) - 1
+        order.append(number)
         pieces.append(_escaped(text[start:hole_start]))
-        pieces.append(f"{{{number}}}")
+        pieces.append("%s")
         start = hole_end
     pieces.append(_escaped(text[start:]))
     return Template(
         text="".join(pieces),
         makers=tuple(makers),
         capitals=tuple(capitals),
+        order=None if order == list(range(len(makers))) else tuple(order),
         raw=request.raw_body is not None,
         decoded=request.raw_body is None or _is_json(request.raw_body),
         content_type=request.content_type,
@@ -154,7 +164,7 @@ def make_template(variant: Variant, sampler: Sampler) -> Template | None:
 
 
 def _escaped(literal: str) -> str:
-    return literal.replace("{", "{{").replace("}", "}}")
+    return literal.replace("%", "%%")
 
 
 def _is_json(body: bytes) -> bool:
@@ -170,7 +180,9 @@ def stamp(template: Template) -> Request:
     values = [make() for make in template.makers]
     if template.capitals:
         values.extend([values[number].upper() for number in template.capitals])
-    text = template.text.format(*values)
+    if template.order is not None:
+        values = [values[number] for number in template.order]
+    text = template.text % tuple(values)
     if template.raw:
         payload = orjson.loads(text) if template.decoded else None
         return Request(payload, text.encode(), template.content_type, template.auth)
