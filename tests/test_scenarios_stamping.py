@@ -62,3 +62,47 @@ def test_a_builder_that_cuts_a_marker_gets_no_template(sampler: Sampler) -> None
         return Request({"type": "identify", "messageId": built.uuid4()[:4]})
 
     assert make_template(Variant("edge/cut", "cut", cuts_ids), sampler) is None
+
+
+def test_percent_signs_in_a_body_are_kept_as_sent(sampler: Sampler) -> None:
+    def percent_text(built: Sampler) -> Request:
+        return Request(
+            {
+                "type": "identify",
+                "messageId": built.uuid4(),
+                "traits": {"email": built.person().email, "note": "100% sure, %s and %(x)s"},
+                "page": {"url": "https://example.com/a%20b?q=%25"},
+            }
+        )
+
+    template = make_template(Variant("edge/percent", "percent", percent_text), sampler)
+    assert template is not None
+    first, second = stamp(template), stamp(template)
+    for copy in (first, second):
+        assert copy.payload["traits"]["note"] == "100% sure, %s and %(x)s"
+        assert copy.payload["page"]["url"] == "https://example.com/a%20b?q=%25"
+    assert first.payload["messageId"] != second.payload["messageId"]
+    assert first.payload["traits"]["email"] != second.payload["traits"]["email"]
+
+
+def test_a_value_used_twice_gets_the_same_fresh_value_in_both_places(sampler: Sampler) -> None:
+    def twice(built: Sampler) -> Request:
+        message_id, email = built.uuid4(), built.person().email
+        return Request(
+            {
+                "type": "identify",
+                "messageId": message_id,
+                "traits": {"email": email},
+                "context": {"traits": {"email": email}, "device": {"id": message_id.upper()}},
+            }
+        )
+
+    template = make_template(Variant("edge/twice", "twice", twice), sampler)
+    assert template is not None
+    copies = [stamp(template) for _ in range(3)]
+    for copy in copies:
+        payload = copy.payload
+        assert payload["traits"]["email"] == payload["context"]["traits"]["email"]
+        assert payload["context"]["device"]["id"] == payload["messageId"].upper()
+    assert len({copy.payload["messageId"] for copy in copies}) == 3
+    assert len({copy.payload["traits"]["email"] for copy in copies}) == 3
