@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from pathlib import Path
 
 import orjson
 import pytest
+from rich.console import Console
+from rich.progress import Progress, TaskID
 from typer.testing import CliRunner
 
 from harness.cli import app, main
@@ -63,6 +66,42 @@ def test_payload_only_writes_the_exact_bodies() -> None:
     assert out == b"\n".join(bodies) + b"\n"
     first = orjson.loads(out.splitlines()[0])
     assert "scenario" not in first and first["type"]
+
+
+@pytest.mark.parametrize("payload_only", [False, True], ids=["records", "payload-only"])
+def test_lines_across_many_writes_are_every_scenario_once_in_order(
+    payload_only: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.modules["harness.cli.generate"], "_CHUNK", 7)
+    args = ["-n", "45", "--seed", "6"] + (["--payload-only"] if payload_only else [])
+    code, out, _ = _run(*args)
+    assert code == 0
+    made = generate(45, seed=6)
+    if payload_only:
+        expected = [scenario.request.body() for scenario in made]
+    else:
+        expected = [orjson.dumps(scenario.to_dict()) for scenario in made]
+    assert out == b"\n".join(expected) + b"\n"
+
+
+def test_on_a_terminal_the_progress_bar_counts_each_line_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    command = sys.modules["harness.cli.generate"]
+    monkeypatch.setattr(command, "_CHUNK", 7)
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
+    monkeypatch.setattr(command, "_stderr", lambda: terminal)
+    advanced: list[float] = []
+    advance = Progress.advance
+
+    def counting(self: Progress, task_id: TaskID, steps: float = 1) -> None:
+        advanced.append(steps)
+        advance(self, task_id, steps)
+
+    monkeypatch.setattr(Progress, "advance", counting)
+    code, out, _ = _run("-n", "45", "--seed", "6")
+    assert code == 0 and len(out.splitlines()) == 45
+    assert advanced == [7] * 6 + [3]
 
 
 def test_mix_chooses_the_families() -> None:
