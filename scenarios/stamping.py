@@ -83,13 +83,15 @@ def _maker(sampler: Sampler, kind: str, length: int) -> _Maker | None:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A request's body with `%s` holes: `text % values` is a copy's body.
+    """A request's body cut at its holes: a copy's body is the pieces with new values between.
 
-    `%` rather than `str.format`, which is several times slower on bodies of this size.
+    Joining pieces copies memory; formatting (`str.format`, `%`) parses the whole body first,
+    which made it the largest cost of a copy.
     """
 
-    #: The body with `%s` where the holes were (and `%` doubled).
-    text: str
+    #: The body's text between holes, with an empty string where each hole goes: literal,
+    #: hole, literal, ..., hole, literal.
+    pieces: tuple[str, ...]
     #: How to make the value of each distinct hole, in the order they first appear; bound to
     #: the sampler the template was made with, whose run it belongs to.
     makers: tuple[_Maker, ...]
@@ -147,12 +149,12 @@ def make_template(variant: Variant, sampler: Sampler) -> Template | None:
             capitals.append(number)
             number = len(makers) + len(capitals) - 1
         order.append(number)
-        pieces.append(_escaped(text[start:hole_start]))
-        pieces.append("%s")
+        pieces.append(text[start:hole_start])
+        pieces.append("")
         start = hole_end
-    pieces.append(_escaped(text[start:]))
+    pieces.append(text[start:])
     return Template(
-        text="".join(pieces),
+        pieces=tuple(pieces),
         makers=tuple(makers),
         capitals=tuple(capitals),
         order=None if order == list(range(len(makers))) else tuple(order),
@@ -161,10 +163,6 @@ def make_template(variant: Variant, sampler: Sampler) -> Template | None:
         content_type=request.content_type,
         auth=request.auth,
     )
-
-
-def _escaped(literal: str) -> str:
-    return literal.replace("%", "%%")
 
 
 def _is_json(body: bytes) -> bool:
@@ -182,7 +180,9 @@ def stamp(template: Template) -> Request:
         values.extend([values[number].upper() for number in template.capitals])
     if template.order is not None:
         values = [values[number] for number in template.order]
-    text = template.text % tuple(values)
+    body = list(template.pieces)
+    body[1::2] = values
+    text = "".join(body)
     if template.raw:
         payload = orjson.loads(text) if template.decoded else None
         return Request(payload, text.encode(), template.content_type, template.auth)
