@@ -6,7 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench docs clean
 
+# The order of the tests is random (pytest-randomly); the seed is printed so a run can be repeated.
+TEST_SEED ?= $(shell $(PYTHON) -c 'import random; print(random.randrange(10**9))')
+
 $(STAMP): pyproject.toml
+	@echo "Setting up $(VENV): nat-harness and its test tools (about a minute the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -18,7 +22,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	@echo "Tests in random order with seed $(TEST_SEED) (repeat: make test TEST_SEED=$(TEST_SEED))"
+	$(BIN)/python -m pytest -q -n auto -p randomly --randomly-seed=$(TEST_SEED)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,10 +8,19 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import settings
+
 
 from reference_impl import Store, create_app, running_server
 
 API_KEY = "test-key"
+REPOSITORY = Path(__file__).resolve().parents[1]
+# Segment's own tester corpus sits in ../shared beside the repository (read-only, never copied in).
+CORPUS = REPOSITORY.parent / "shared" / "corpus" / "segment-direct-integration-tester"
+
+# Every Hypothesis test draws the same examples on every run: a failure is a defect, never chance.
+settings.register_profile("nat", derandomize=True, database=None, deadline=None)
+settings.load_profile("nat")
 
 
 def basic_auth(key: str = API_KEY) -> dict[str, str]:

@@ -33,10 +33,10 @@ KEY = "plugin-key"
 ITEM_ID = re.compile(r"^nat::[a-z]+/[a-z0-9-]+::[a-z0-9_]+$")
 
 
-@pytest.fixture(scope="module")
-def reference_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The reference destination, shared by the module: the harness isolates each run's data."""
-    store = Store(tmp_path_factory.mktemp("reference") / "nat.db")
+@pytest.fixture
+def reference_url(tmp_path: Path) -> Iterator[str]:
+    """The reference destination on a fresh database for each test."""
+    store = Store(tmp_path / "nat.db")
     with running_server(create_app(store, KEY)) as url:
         yield url
     store.close()

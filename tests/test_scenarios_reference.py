@@ -36,13 +36,22 @@ class _Destination:
 
 
 @pytest.fixture(scope="module")
-def destination(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Destination]:
-    """One destination for the module: every scenario has its own contact, so none interfere."""
+def _served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store]]:
+    """One server for the module (starting uvicorn costs about 0.2 s); tests reset its store."""
     store = Store(tmp_path_factory.mktemp("reference") / "nat.db")
-    with running_server(create_app(store, API_KEY)) as url, requests.Session() as session:
+    with running_server(create_app(store, API_KEY)) as url:
+        yield url, store
+    store.close()
+
+
+@pytest.fixture
+def destination(_served: tuple[str, Store]) -> Iterator[_Destination]:
+    """The served destination with an empty store: no test sees another's contacts."""
+    url, store = _served
+    store.reset()
+    with requests.Session() as session:
         session.trust_env = False  # no .netrc credentials, no proxies
         yield _Destination(url, session)
-    store.close()
 
 
 def _headers(request: Request) -> dict[str, str]:

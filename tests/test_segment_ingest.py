@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,18 +17,18 @@ from tests.conftest import API_KEY, basic_auth
 
 WRITE_KEY = "segment-write-key"
 
-# One destination and one simulator serve the whole module (starting and stopping uvicorn costs
-# about 0.2 s each); tests tell their events apart by messageId and email.
+# Each test gets its own destination and simulator: what one test sends never shows in another's
+# journal, counts or store.
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    shared = Store(tmp_path_factory.mktemp("ingest") / "nat.db")
-    yield shared
-    shared.close()
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    fresh = Store(tmp_path / "nat.db")
+    yield fresh
+    fresh.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def destination_url(store: Store) -> Iterator[str]:
     with running_server(create_app(store, API_KEY)) as url:
         yield url
@@ -39,18 +40,18 @@ def make_simulator(destination_url: str, **config: Any) -> Simulator:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def simulator(destination_url: str) -> Simulator:
     return make_simulator(destination_url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def tracking_api(simulator: Simulator) -> Iterator[str]:
     with running_simulator(simulator) as url:
         yield url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def guarded_tracking_api(destination_url: str) -> Iterator[str]:
     """A tracking API that takes only WRITE_KEY."""
     with running_simulator(make_simulator(destination_url, write_key=WRITE_KEY)) as url:
