@@ -13,6 +13,7 @@ from rich.table import Table
 from harness.cli._app import app
 from harness.load import FAILURE_KINDS, LOCUSTFILE
 from harness.load.launcher import LOCUST_MASTER_PORT, LoadConfig, run_load
+from harness.load.summary import write_summary
 from scenarios import parse_mix
 
 
@@ -91,6 +92,10 @@ def load_command(
         Path | None, typer.Option(help="Write Locust's CSV statistics with this prefix.")
     ] = None,
     html: Annotated[Path | None, typer.Option(help="Write Locust's HTML report here.")] = None,
+    summary_json: Annotated[
+        Path | None,
+        typer.Option(help="Write the run's summary here (JSON, format nat-harness-load/1)."),
+    ] = None,
     timeout: Annotated[
         float, typer.Option(help="Seconds before a call counts as timed out (Segment's is 5).")
     ] = 5.0,
@@ -171,6 +176,9 @@ def load_command(
     result = run_load(config, on_target=announce)
     if result.summary is not None:
         _print_summary(result.summary, out)
+        if summary_json is not None:
+            write_summary(summary_json, result.summary)
+            out.print(f"Summary: {summary_json}", style="dim")
         out.print(f"Repeat this traffic with --seed {chosen_seed}", style="dim")
     raise typer.Exit(result.exit_code)
 
