@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,11 +14,13 @@ from typing import Any
 
 import orjson
 import pytest
+import requests
 
 from harness.errors import UsageError
 from harness.load import LOCUSTFILE, Tally, judge_answer
 from harness.load.launcher import LoadConfig, endpoint_parts, locust_command
 from harness.load.traffic import Traffic
+from harness.target import poll
 from reference_impl import running_server
 from scenarios import Expect
 from tests.broken_destinations import Defect, broken_destination
@@ -263,3 +267,56 @@ def test_an_unreachable_target_ends_at_once_with_exit_2() -> None:
     done = _load("--target", "http://127.0.0.1:9/segment", "--run-time", "30s", timeout=30)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "cannot reach the target http://127.0.0.1:9/segment" in done.stderr
+
+
+def test_the_locust_file_path_is_printed_for_locust_itself() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "load", "--print-locustfile"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    path = Path(done.stdout.strip())
+    assert path == LOCUSTFILE and path.is_file()
+    assert "class NatUser(FastHttpUser)" in path.read_text()
+
+
+def test_without_headless_the_web_ui_comes_up_and_ctrl_c_ends_with_130() -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "load", "--web-port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "COLUMNS": "200"}, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "Starting web interface" in line:
+                break
+        # Locust logs that line just before it binds: wait for the port to answer.
+        page = poll(lambda: _get(f"http://127.0.0.1:{port}/"), lambda page: page is not None, 20)
+        assert page is not None and page.status_code == 200 and "locust" in page.text.lower()
+        os.killpg(process.pid, signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    assert process.returncode == 130, "".join(lines) + rest
+    assert f"Locust's web UI: http://127.0.0.1:{port}" in "".join(lines)
+
+
+def _get(url: str) -> requests.Response | None:
+    try:
+        return requests.get(url, timeout=5)
+    except requests.ConnectionError:
+        return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -82,11 +82,12 @@ class LoadResult:
     returncode: int
     summary: dict[str, Any] | None
     target: str
+    interrupted: bool = False
 
     @property
     def exit_code(self) -> int:
         """0 every answer was right; 1 some were wrong or missing; 130 interrupted."""
-        if self.returncode in (130, -signal.SIGINT):
+        if self.interrupted or self.returncode in (130, -signal.SIGINT):
             return 130
         if self.summary is None:
             return 1 if self.returncode == 0 else self.returncode
@@ -171,29 +172,32 @@ def run_load(config: LoadConfig, *, on_target: Any = None) -> LoadResult:
         if config.role == "worker":
             command = locust_command(config, None, None, LOCUSTFILE)
             environment = _environment(config, "/segment", config.api_key or "")
-            return LoadResult(_run(command, environment), None, "")
+            returncode, interrupted = _run(command, environment)
+            return LoadResult(returncode, None, "", interrupted)
         with _target(config, Path(directory)) as (target, api_key):
             origin, path = endpoint_parts(target)
             preflight(origin + path, api_key, config.timeout)
             if on_target is not None:
                 on_target(origin + path)
             command = locust_command(config, origin, summary, LOCUSTFILE)
-            returncode = _run(command, _environment(config, path, api_key))
-            return LoadResult(returncode, read_summary(summary), origin + path)
+            returncode, interrupted = _run(command, _environment(config, path, api_key))
+            return LoadResult(returncode, read_summary(summary), origin + path, interrupted)
 
 
-def _run(command: list[str], environment: dict[str, str]) -> int:
-    """Run Locust in the foreground; Ctrl-C reaches it too, and it stops the way it does."""
+def _run(command: list[str], environment: dict[str, str]) -> tuple[int, bool]:
+    """Run Locust in the foreground: its exit code, and whether Ctrl-C ended it.
+
+    Ctrl-C reaches Locust too (the same process group), which stops and writes its summary.
+    """
     process = subprocess.Popen(command, env=environment)
     try:
-        return process.wait()
+        return process.wait(), False
     except KeyboardInterrupt:
         try:
-            return process.wait(timeout=30)
+            return process.wait(timeout=30), True
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
-            return 130
+            return process.wait(), True
 
 
 @contextmanager
