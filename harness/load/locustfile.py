@@ -20,7 +20,7 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-import gevent
+import gevent  # type: ignore[import-untyped]
 from locust import FastHttpUser, constant_throughput, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
@@ -44,7 +44,6 @@ _USER_NUMBERS = itertools.count()
 _SHOWN_ANSWER_BYTES = 300
 
 
-@events.init_command_line_parser.add_listener
 def _add_options(parser: Any) -> None:
     group = parser.add_argument_group("nat-harness")
     names = SUMMARY_VARIABLES
@@ -60,7 +59,6 @@ def _add_options(parser: Any) -> None:
     group.add_argument("--nat-summary", env_var=names["summary"], default="")
 
 
-@events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
     global _POOLS
     options = environment.parsed_options
@@ -73,9 +71,9 @@ def _on_init(environment: Environment, **_: Any) -> None:
     gevent.get_hub().loop.update_now()
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
-        runner.environment.events.report_to_master.add_listener(_report)
+        _hooks(environment).report_to_master.add_listener(_report)
     elif isinstance(runner, MasterRunner):
-        runner.environment.events.worker_report.add_listener(_receive)
+        _hooks(environment).worker_report.add_listener(_receive)
 
 
 def _report(client_id: str, data: dict[str, Any]) -> None:
@@ -87,7 +85,6 @@ def _receive(client_id: str, data: dict[str, Any]) -> None:
         _RUN_TALLY.add(data["nat"])
 
 
-@events.quitting.add_listener
 def _on_quitting(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
@@ -96,6 +93,16 @@ def _on_quitting(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     if options is not None and options.nat_summary:
         write_summary(options.nat_summary, summary_of(environment, _RUN_TALLY))
+
+
+def _hooks(environment: Environment | None = None) -> Any:
+    """Locust's event hooks (untyped in Locust: reached through Any)."""
+    return events if environment is None else environment.events
+
+
+_hooks().init_command_line_parser.add_listener(_add_options)
+_hooks().init.add_listener(_on_init)
+_hooks().quitting.add_listener(_on_quitting)
 
 
 def _traffic(environment: Environment) -> Traffic:
@@ -134,7 +141,7 @@ class NatUser(FastHttpUser):
         request = scenario.request
         with self.client.post(
             self.path,
-            data=request.body(),
+            data=request.body(),  # type: ignore[arg-type]  # bytes go out as they are
             headers=request_headers(scenario, self.api_key),
             name=name,
             catch_response=True,
