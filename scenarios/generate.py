@@ -9,7 +9,7 @@ from harness.errors import UsageError
 from scenarios.expect import ExpectShape, expect_for
 from scenarios.families import FAMILIES, variants_of
 from scenarios.model import Expect, Request, Scenario
-from scenarios.pools import make_pools
+from scenarios.pools import Pools, make_pools
 from scenarios.sampler import Sampler
 from scenarios.stamping import Template, make_template, stamp
 from scenarios.variant import Variant
@@ -123,24 +123,26 @@ def generate(
     mix: Mapping[str, int] | None = None,
     *,
     day_zone: tzinfo = UTC,
+    pools: Pools | None = None,
 ) -> Iterator[Scenario]:
     """`count` scenarios of realistic traffic in the proportions of `mix` (exactly, rounded).
 
     Families come in a seeded random order; within a family, variants by their weight. Each
-    scenario has its own contact, so each accepted one expects `created` in any order.
+    scenario has its own contact, so each accepted one expects `created` in any order. `pools`
+    (by default `make_pools(seed)`) lets many seeds share the Faker values built once.
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise UsageError(f"count must be a whole number of 0 or more, got {count!r}")
     shares = _checked(DEFAULT_MIX if mix is None else mix)
-    return _scenarios(count, seed, family_counts(count, shares), day_zone)
+    return _scenarios(count, seed, family_counts(count, shares), day_zone, pools)
 
 
 def _scenarios(
-    count: int, seed: int, counts: dict[str, int], day_zone: tzinfo
+    count: int, seed: int, counts: dict[str, int], day_zone: tzinfo, pools: Pools | None
 ) -> Iterator[Scenario]:
     if count == 0:
         return
-    sampler = Sampler(seed, make_pools(seed), scope="g")
+    sampler = Sampler(seed, pools or make_pools(seed), scope="g")
     random = sampler.rng.random
     families = [family for family in FAMILIES if counts.get(family)]
     tables = [_weighted_table(family) for family in families]

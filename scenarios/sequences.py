@@ -14,7 +14,7 @@ from typing import Any
 from scenarios.engage import AUDIENCES, engage_payload
 from scenarios.expect import expect_sequence
 from scenarios.model import Request, Scenario, Sequence
-from scenarios.pools import make_pools
+from scenarios.pools import Pools, make_pools
 from scenarios.sampler import DAY_MS, Person, Sampler
 
 __all__ = ["sequences"]
@@ -306,9 +306,14 @@ _PLANS: tuple[_Plan, ...] = (
 )
 
 
-def sequences(seed: int = 0, *, day_zone: tzinfo = UTC) -> list[Sequence]:
-    """Every deduplication, idempotency and ordering sequence, each for its own new contact."""
-    sampler = Sampler(seed, make_pools(seed), scope="s")
+def sequences(
+    seed: int = 0, *, day_zone: tzinfo = UTC, pools: Pools | None = None
+) -> list[Sequence]:
+    """Every deduplication, idempotency and ordering sequence, each for its own new contact.
+
+    `pools` (by default `make_pools(seed)`) lets many seeds share the Faker values built once.
+    """
+    sampler = Sampler(seed, pools or make_pools(seed), scope="s")
     built = []
     for plan in _PLANS:
         requests = plan.build(sampler)
