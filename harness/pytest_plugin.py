@@ -230,8 +230,11 @@ class NatCheckFailed(Exception):
     """A contract check did not hold (or crashed): shown as what was sent, received, expected."""
 
     def __init__(self, result: CheckResult, summary: str) -> None:
+        from harness.clauses import CLAUSES
+
+        clause = f", CONTRACT {result.clause} ({CLAUSES[result.clause]})" if result.clause else ""
         lines = [
-            f"{result.check_id} ({result.level}, {result.family}) {result.outcome} "
+            f"{result.check_id} ({result.level}, {result.family}{clause}) {result.outcome} "
             f"on {result.subject_id}",
             f"  {summary}",
         ]

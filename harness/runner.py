@@ -12,7 +12,8 @@ Library API (the CLI, the pytest plugin and the simulator all use it)::
 `run` starts the reference destination itself when `config.target` is None. Independent
 subjects are sent by `config.concurrency` workers; a sequence's steps go in order, a concurrent
 sequence's steps all at once. Results arrive as subjects finish; `RunFinished` carries the
-summary and the exit code (0 passed, 1 a MUST failed, or a SHOULD under `strict`).
+summary and the exit code (`verdict_of`: 0 passed; 1 a MUST failed, a SHOULD under `strict`, or
+nothing could be judged; 3 a check crashed).
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ from scenarios.expect import expect_for
 from scenarios.model import Request, Scenario, Sequence
 
 __all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_PASSED",
+    "EXIT_TARGET",
     "OUTCOMES",
     "CheckResult",
     "Event",
@@ -62,6 +68,7 @@ __all__ = [
     "load_subjects",
     "plan",
     "run",
+    "verdict_of",
 ]
 
 #: passed; failed (a MUST that does not hold); warned (a SHOULD that does not hold); skipped
@@ -103,6 +110,8 @@ class CheckResult:
     family: str
     subject_id: str
     outcome: Outcome
+    #: The CONTRACT.md clause the verdict rests on: the failure's, else the check's first.
+    clause: str = ""
     failure: Failure | None = None
     #: Why the check was skipped or crashed; empty otherwise.
     reason: str = ""
@@ -143,6 +152,9 @@ class Summary:
     seconds: float
     exit_code: int
     strict: bool
+    #: Why the exit code is what it is when the counts alone do not say (nothing was judged,
+    #: a check crashed); "" otherwise.
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +162,7 @@ class Summary:
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
             "strict": self.strict,
+            "note": self.note,
         }
 
 
@@ -163,10 +176,47 @@ class RunFinished:
 Event = RunStarted | CheckResult | RunFinished
 
 
+#: The exit codes of a run: passed; a check failed or nothing could be judged; the target is
+#: not a Nat destination, is unreachable or stopped answering (or the arguments are wrong); a
+#: check crashed (a bug in nat-harness); the run was interrupted.
+EXIT_PASSED, EXIT_FAILED, EXIT_TARGET, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+_JUDGED = ("passed", "failed", "warned")
+
+
+def verdict_of(results: Iterable[CheckResult], *, strict: bool) -> tuple[int, str]:
+    """The exit code of finished results, and a sentence when the counts alone do not explain it.
+
+    0 when every MUST held (and every SHOULD, if strict) and something was judged; 1 when a
+    check failed, or when nothing (or no MUST check) could be judged: a run that judged nothing
+    says nothing about the destination; 3 when a check crashed.
+    """
+    results = list(results)
+    outcomes = {result.outcome for result in results}
+    if "error" in outcomes:
+        crashed = sum(result.outcome == "error" for result in results)
+        return EXIT_INTERNAL, (
+            f"{crashed} check results crashed: a bug in nat-harness, so the verdict cannot be "
+            "trusted (the reasons are in the report)"
+        )
+    if "failed" in outcomes or (strict and "warned" in outcomes):
+        return EXIT_FAILED, ""
+    if not outcomes & set(_JUDGED):
+        return EXIT_FAILED, (
+            f"nothing was judged: all {len(results)} results were skipped, so the run says "
+            "nothing about the destination"
+        )
+    musts = [result for result in results if result.level == "MUST"]
+    if musts and not any(result.outcome in _JUDGED for result in musts):
+        return EXIT_FAILED, (
+            f"no MUST check could be judged: all {len(musts)} MUST results were skipped, so the "
+            "run cannot say the destination keeps the contract"
+        )
+    return EXIT_PASSED, ""
+
+
 def exit_code_of(results: Iterable[CheckResult], *, strict: bool) -> int:
-    """0 when every MUST held (and every SHOULD, if strict); 1 otherwise."""
-    failing = {"failed", "error", "warned"} if strict else {"failed", "error"}
-    return 1 if any(result.outcome in failing for result in results) else 0
+    """The exit code of finished results: see `verdict_of`."""
+    return verdict_of(results, strict=strict)[0]
 
 
 def load_subjects(seed: int) -> tuple[Subject, ...]:
@@ -277,12 +327,14 @@ def _run(
     counts = {outcome: 0 for outcome in OUTCOMES}
     for result in results:
         counts[result.outcome] += 1
+    exit_code, note = verdict_of(results, strict=config.strict)
     yield RunFinished(
         Summary(
             counts=counts,
             seconds=time.perf_counter() - started,
-            exit_code=exit_code_of(results, strict=config.strict),
+            exit_code=exit_code,
             strict=config.strict,
+            note=note,
         )
     )
 
@@ -330,6 +382,7 @@ def _verdict(check: Check, observation: Observation, sending: float) -> CheckRes
     started = time.perf_counter()
     failure: Failure | None = None
     reason = ""
+    clause = check.clause
     outcome: Outcome
     try:
         check.verify(observation)
@@ -337,6 +390,8 @@ def _verdict(check: Check, observation: Observation, sending: float) -> CheckRes
     except CheckFailed as failed:
         outcome = "failed" if check.level == "MUST" else "warned"
         failure = Failure(failed.sent, failed.received, failed.expected)
+        if failed.clause in check.clauses:
+            clause = failed.clause
     except CheckSkipped as skipped:
         outcome, reason = "skipped", skipped.reason
     except Exception as error:  # a bug in a check must not hide the other results
@@ -347,6 +402,7 @@ def _verdict(check: Check, observation: Observation, sending: float) -> CheckRes
         family=check.family,
         subject_id=observation.subject.id,
         outcome=outcome,
+        clause=clause,
         failure=failure,
         reason=reason,
         seconds=sending + time.perf_counter() - started,

@@ -27,18 +27,18 @@ PROBE_WAIT_S = 0.3
 
 #: Each defect, the check that must fail, and the subjects (globs) it must fail on.
 CAUGHT_BY: dict[Defect, tuple[str, str]] = {
-    Defect.ACCEPTS_EVERYTHING: ("malformed_call_is_rejected_4xx", "malformed/*"),
-    Defect.MISSING_EMAIL_500: ("malformed_call_is_rejected_4xx", "malformed/missing-email"),
+    Defect.ACCEPTS_EVERYTHING: ("invalid_call_is_not_accepted", "malformed/*"),
+    Defect.MISSING_EMAIL_500: ("client_mistake_is_not_retried", "malformed/missing-email"),
     Defect.NO_DEDUPLICATION: ("one_entry_per_contact_per_day", "sequence/*"),
     Defect.LOCAL_DAY: ("one_entry_per_contact_per_day", "sequence/*"),
-    Defect.CASE_SENSITIVE_EMAIL: ("one_entry_per_contact_per_day", "sequence/*"),
+    Defect.CASE_SENSITIVE_EMAIL: ("accepted_call_is_stored", "edge/email-case-and-space"),
     Defect.CHECK_THEN_INSERT_RACE: ("concurrent_duplicates_make_one_entry", "sequence/*"),
     Defect.ALTERNATIVE_FORMATS_REJECTED: ("accepted_call_is_answered_2xx", "alternative/*"),
-    Defect.AUTH_NOT_CHECKED: ("unauthenticated_call_is_refused_401", "malformed/*-key"),
-    Defect.OTHER_TYPES_ACCEPTED: ("other_type_is_answered_501", "malformed/other-type-*"),
+    Defect.AUTH_NOT_CHECKED: ("unauthenticated_call_is_refused", "malformed/*-key"),
+    Defect.OTHER_TYPES_ACCEPTED: ("invalid_call_is_not_accepted", "malformed/other-type-*"),
     Defect.EVENT_IGNORED: ("description_follows_precedence", "alternative/flat-email-event"),
     Defect.SERVER_TIME_FOR_MISSING_TIMESTAMP: (
-        "malformed_call_is_rejected_4xx",
+        "invalid_call_is_not_accepted",
         "malformed/missing-timestamp",
     ),
     Defect.SLOW_ANSWER: ("answered_within_segment_timeout", "*"),

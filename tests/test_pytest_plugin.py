@@ -119,18 +119,19 @@ def test_a_destination_that_accepts_everything_fails_with_readable_ids(
 ) -> None:
     with running_server(_accepts_everything()) as url:
         result = _contract(
-            pytester, plugin, url, "-k", "malformed_call_is_rejected_4xx", "--nat-probe=none"
+            pytester, plugin, url, "-k", "invalid_call_is_not_accepted", "--nat-probe=none"
         )
     assert result.ret == 1
     failed = [line for line in result.outlines if line.startswith("FAILED nat::")]
     assert len(failed) == result.parseoutcomes()["failed"] > 10
     result.stdout.fnmatch_lines(
-        ["*_ nat::malformed/missing-email::malformed_call_is_rejected_4xx _*"]
+        ["*_ nat::malformed/missing-email::invalid_call_is_not_accepted _*"]
     )
     text = result.stdout.str()
-    assert "malformed_call_is_rejected_4xx (MUST, rejection) failed on malformed/missing-email" in (
-        text
-    )
+    assert (
+        "invalid_call_is_not_accepted (MUST, rejection, CONTRACT B.3 (Email)) failed on "
+        "malformed/missing-email"
+    ) in text
     assert "curl -sS -i" in text and "$NAT_API_KEY" in text and KEY not in text
     assert "HTTP 200" in text
 
@@ -160,7 +161,10 @@ def test_items_can_be_chosen_by_marker_level_and_family(
     chosen = [line for line in result.outlines if "::" in line]
     assert len(chosen) > 3
     assert all(ITEM_ID.match(line) for line in chosen), chosen
-    assert all(line.endswith("::success_answer_matches_contract") for line in chosen)
+    assert {line.rpartition("::")[2] for line in chosen} == {
+        "success_answer_matches_contract",
+        "accepted_variant_is_answered_2xx",
+    }
 
 
 def test_a_target_without_a_key_is_a_usage_error(

@@ -67,7 +67,7 @@ def test_list_prints_what_would_run_and_sends_nothing(
     )
     lines = out.strip().splitlines()
     assert code == 0
-    assert "malformed_call_is_rejected_4xx[malformed/missing-email]" in lines
+    assert "invalid_call_is_not_accepted[malformed/missing-email]" in lines
     assert all(line.endswith("[malformed/missing-email]") for line in lines[:-1])
     assert lines[-1] == f"{len(lines) - 1} checks on 1 scenarios and sequences (seed 3)"
 
@@ -116,7 +116,10 @@ def test_a_failing_target_exits_1_and_names_the_check(
         "malformed/missing-email*",
     )
     assert code == 1
-    assert "FAILED malformed_call_is_rejected_4xx (MUST) on malformed/missing-email" in out
+    assert (
+        "FAILED client_mistake_is_not_retried (MUST, CONTRACT B.13 (Every answer is JSON)) on "
+        "malformed/missing-email"
+    ) in out
     assert "four hours" in out and "curl -sS -i" in out and "HTTP 500" in out
 
 

@@ -30,6 +30,7 @@ from harness.runner import (
     isolate,
     plan,
     run,
+    verdict_of,
 )
 from harness.target import Destination, poll
 from reference_impl import MAX_BODY_BYTES, Store, create_app, running_server
@@ -158,7 +159,7 @@ def _result(outcome: str, level: str = "MUST") -> CheckResult:
         (["passed", "warned"], False, 0),
         (["passed", "warned"], True, 1),
         (["passed", "failed"], False, 1),
-        (["error"], False, 1),
+        (["passed", "error"], False, 3),
     ],
     ids=["passed", "warning", "warning-strict", "failure", "crashed-check"],
 )
@@ -166,6 +167,18 @@ def test_the_exit_code_fails_on_must_failures_and_on_warnings_when_strict(
     outcomes: list[str], strict: bool, code: int
 ) -> None:
     assert exit_code_of([_result(outcome) for outcome in outcomes], strict=strict) == code
+
+
+def test_a_run_that_judged_nothing_or_no_must_check_does_not_pass() -> None:
+    code, note = verdict_of([_result("skipped"), _result("skipped", "SHOULD")], strict=False)
+    assert code == 1 and note.startswith("nothing was judged: all 2 results were skipped")
+    musts_skipped = [_result("skipped"), _result("passed", "SHOULD")]
+    code, note = verdict_of(musts_skipped, strict=False)
+    assert code == 1 and note.startswith("no MUST check could be judged")
+    # Only SHOULD checks selected, and judged: nothing of a MUST was planned to skip.
+    assert verdict_of([_result("passed", "SHOULD")], strict=False) == (0, "")
+    code, note = verdict_of([_result("error")], strict=False)
+    assert code == 3 and "bug in nat-harness" in note
 
 
 def test_a_bare_origin_targets_segment_and_the_probe_sits_next_to_it() -> None:
@@ -266,9 +279,11 @@ def test_without_a_probe_read_back_checks_are_skipped_never_passed(reference_tar
     config = RunConfig(target=reference_target, api_key=API_KEY, seed=1, probe="none")
     results = [event for event in run(config, subjects=SUBJECTS) if isinstance(event, CheckResult)]
     read_back = {
+        "accepted_call_is_stored",
         "description_follows_precedence",
         "one_entry_per_contact_per_day",
         "concurrent_duplicates_make_one_entry",
+        "retried_message_id_is_replayed",
         "latest_trait_value_wins",
     }
     judged = {result.check_id: set() for result in results}

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from harness.clauses import clause_title
 from harness.reports.record import RunReport
 from harness.runner import CheckResult, Event, RunStarted
 
@@ -133,7 +134,7 @@ def _render_failures(
             Text.assemble(
                 (f"{label} ", _STYLES[result.outcome]),
                 (result.check_id, "bold"),
-                f" ({result.level}) on ",
+                f" ({result.level}, CONTRACT {clause_title(result.clause)}) on ",
                 (result.subject_id, "cyan"),
             )
         )
@@ -186,6 +187,8 @@ def _render_verdict(report: RunReport, console: Console) -> None:
             + (" (strict: warnings fail the run)" if summary.strict else ""),
         )
     )
+    if summary.note:
+        console.print(Text(summary.note, style=style))
     console.print(
         Text(f"Repeat this run with --seed {report.started.seed}", style="dim"),
     )

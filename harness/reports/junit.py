@@ -10,6 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from harness.clauses import CLAUSES
 from harness.reports.record import RunReport
 from harness.runner import CheckResult
 
@@ -61,7 +62,10 @@ def _testcase(
     if result.outcome == "failed" or (result.outcome == "warned" and strict):
         assert failure is not None
         element = ET.SubElement(
-            case, "failure", message=_one_line(failure.expected), type=result.level
+            case,
+            "failure",
+            message=_one_line(f"CONTRACT {result.clause}: {failure.expected}"),
+            type=result.level,
         )
         element.text = _failure_text(result)
         counts["failures"] += 1
@@ -78,8 +82,10 @@ def _testcase(
 def _failure_text(result: CheckResult) -> str:
     failure = result.failure
     assert failure is not None
+    title = CLAUSES.get(result.clause, "")
     return (
         f"{result.level} {result.check_id} on {result.subject_id}\n"
+        f"contract: {result.clause} ({title})\n"
         f"expected: {failure.expected}\nsent:\n{failure.sent}\nreceived:\n{failure.received}\n"
     )
 
