@@ -18,12 +18,12 @@ nothing could be judged; 3 a check crashed).
 
 from __future__ import annotations
 
+import queue
 import random
 import secrets
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
@@ -43,6 +43,7 @@ from harness.checks import (
 )
 from harness.config import RunConfig, endpoint_of, read_api_base_of
 from harness.errors import UsageError
+from harness.preflight import preflight
 from harness.target import Destination, Exchange, ReadBack, reference_destination
 from reference_impl.rules import EMAIL_PLACES, MAX_MESSAGE_ID_LENGTH
 from scenarios.expect import expect_for
@@ -304,11 +305,12 @@ def _run(
     if tag:
         planned = tuple(replace(item, subject=isolate(item.subject, tag)) for item in planned)
     with Destination(endpoint, api_key, timeout=config.timeout, settings=config.settings) as dest:
-        dest.preflight()
+        dest.connect()
         probe_base = _probe_base(config, endpoint)
         read_back = (
             None if probe_base is None else ReadBack(dest, probe_base, wait=config.probe_wait)
         )
+        found = preflight(dest, read_back)
         yield RunStarted(
             seed=seed,
             target=endpoint,
@@ -321,13 +323,23 @@ def _run(
             strict=config.strict,
         )
         results: list[CheckResult] = []
-        for batch in _judge_all(planned, dest, read_back, config):
+        judged = 0
+        for batch in _judge_all(planned, dest, read_back, config, found.accepts_identify):
+            judged += 1
             results.extend(batch)
             yield from batch
+        lost = dest.lost
     counts = {outcome: 0 for outcome in OUTCOMES}
     for result in results:
         counts[result.outcome] += 1
     exit_code, note = verdict_of(results, strict=config.strict)
+    if lost is not None:
+        exit_code = EXIT_TARGET
+        note = (
+            f"the target stopped answering after {judged} of {len(planned)} scenarios and "
+            f"sequences ({len(results)} of {sum(len(item.checks) for item in planned)} check "
+            f"results): {lost}"
+        )
     yield RunFinished(
         Summary(
             counts=counts,
@@ -352,29 +364,60 @@ def _judge_all(
     destination: Destination,
     read_back: ReadBack | None,
     config: RunConfig,
+    accepts_identify: bool,
 ) -> Iterator[list[CheckResult]]:
-    """Each subject's results as soon as it is judged, with `config.concurrency` workers."""
-    pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="nat-harness")
+    """Each subject's results as soon as it is judged, by `config.concurrency` workers.
+
+    The workers are daemon threads fed from a queue: when the run ends early (the target is
+    lost, the caller closes the generator, Ctrl-C), nothing more is sent and nobody waits for a
+    request still in flight. Subjects judged after the target was lost are left out: their
+    answers say nothing but that it is gone.
+    """
+    work: queue.SimpleQueue[PlannedSubject | None] = queue.SimpleQueue()
+    done: queue.SimpleQueue[list[CheckResult] | BaseException] = queue.SimpleQueue()
+    for item in planned:
+        work.put(item)
+    workers = min(config.concurrency, len(planned))
+    for _ in range(workers):
+        work.put(None)
+
+    def worker() -> None:
+        while (item := work.get()) is not None:
+            if destination.stopped:
+                done.put([])
+                continue
+            try:
+                done.put(_judge(item, destination, read_back, config.timeout, accepts_identify))
+            except BaseException as error:  # a bug of ours: the caller re-raises it
+                done.put(error)
+
+    for number in range(workers):
+        threading.Thread(target=worker, name=f"nat-harness-{number}", daemon=True).start()
     try:
-        pending: set[Future[list[CheckResult]]] = {
-            pool.submit(_judge, item, destination, read_back, config.timeout) for item in planned
-        }
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
+        for _ in planned:
+            batch = done.get()
+            if isinstance(batch, BaseException):
+                raise batch
+            if destination.lost is not None:
+                destination.stop()
+                return
+            yield batch
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        destination.stop()
 
 
 def _judge(
-    item: PlannedSubject, destination: Destination, read_back: ReadBack | None, budget: float
+    item: PlannedSubject,
+    destination: Destination,
+    read_back: ReadBack | None,
+    budget: float,
+    accepts_identify: bool,
 ) -> list[CheckResult]:
     """Send one subject's requests, then run its checks on what came back."""
     started = time.perf_counter()
     exchanges = _send(item.subject, destination)
     sending = time.perf_counter() - started
-    observation = Observation(item.subject, exchanges, read_back, budget)
+    observation = Observation(item.subject, exchanges, read_back, budget, accepts_identify)
     return [_verdict(check, observation, sending) for check in item.checks]
 
 
@@ -417,16 +460,20 @@ def _send(subject: Subject, destination: Destination) -> tuple[Exchange, ...]:
 
 
 def _burst(steps: tuple[Scenario, ...], destination: Destination) -> tuple[Exchange, ...]:
-    """Send every step at the same moment, each from its own thread and connection."""
+    """Send every step at the same moment, each from its own (daemon) thread and connection."""
     barrier = threading.Barrier(len(steps))
+    answers: queue.SimpleQueue[tuple[int, Exchange]] = queue.SimpleQueue()
 
-    def fire(step: Scenario) -> Exchange:
+    def fire(index: int, step: Scenario) -> None:
         with suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=_BARRIER_TIMEOUT_S)
-        return destination.send(step.request)
+        answers.put((index, destination.send(step.request)))
 
-    with ThreadPoolExecutor(len(steps), thread_name_prefix="nat-harness-burst") as pool:
-        return tuple(pool.map(fire, steps))
+    for index, step in enumerate(steps):
+        name = f"nat-harness-burst-{index}"
+        threading.Thread(target=fire, args=(index, step), name=name, daemon=True).start()
+    collected = dict(answers.get() for _ in steps)
+    return tuple(collected[index] for index in range(len(steps)))
 
 
 # -- isolation ------------------------------------------------------------------------------------

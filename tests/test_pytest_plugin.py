@@ -20,6 +20,7 @@ import harness.runner
 import harness.simulator
 import scenarios
 from reference_impl import Store, create_app, running_server
+from tests.broken_destinations import Defect, broken_destination
 
 # Imported here so that pytester's in-process runs, which forget the modules they import, find
 # them already loaded instead of importing (and building the schemas and pools) again each run.
@@ -113,11 +114,21 @@ def test_the_reference_destination_passes_the_contract(
     result.stdout.fnmatch_lines([f"nat-harness: contract against {reference_url}/segment (seed 0*"])
 
 
-def test_a_destination_that_accepts_everything_fails_with_readable_ids(
+def test_a_target_that_answers_everything_alike_stops_the_run_with_one_message(
+    pytester: pytest.Pytester, plugin: tuple[str, ...]
+) -> None:
+    with running_server(_accepts_everything()) as url:
+        result = _contract(pytester, plugin, url, "-k", "recommended")
+    assert result.ret == 2
+    result.stdout.fnmatch_lines(["*nat-harness: the target answers every call the same way*"])
+    assert "failed" not in result.parseoutcomes()
+
+
+def test_a_destination_that_accepts_malformed_calls_fails_with_readable_ids(
     pytester: pytest.Pytester,
     plugin: tuple[str, ...],
 ) -> None:
-    with running_server(_accepts_everything()) as url:
+    with running_server(broken_destination(Defect.ACCEPTS_EVERYTHING, KEY)) as url:
         result = _contract(
             pytester, plugin, url, "-k", "invalid_call_is_not_accepted", "--nat-probe=none"
         )
