@@ -57,7 +57,7 @@ WRONG_KEY = "not-the-api-key"
 #: How much longer than the latency budget the harness waits for an answer before giving up (at
 #: most the budget again, so a short test budget stays short).
 _GRACE_S = 1.0
-#: Bodies longer than this are shortened in curl lines and answers shown to people.
+#: Answers longer than this are shortened where they are shown to people.
 _SHOWN_BYTES = 600
 #: This many calls in a row without an answer mean the target stopped answering.
 LOST_AFTER = 3
@@ -90,7 +90,8 @@ class Sent:
     body: bytes | None = None
 
     def curl(self) -> str:
-        """A shell line that repeats the request; the key is read from `$NAT_API_KEY`."""
+        """A shell line that repeats the request exactly, body and all (one line, so that it
+        pastes into a shell); the key is read from `$NAT_API_KEY`."""
         words = ["curl", "-sS", "-i"]
         if self.method != ("POST" if self.body is not None else "GET"):
             words += ["-X", self.method]
@@ -104,9 +105,7 @@ class Sent:
         for name, value in self.headers:
             words += ["-H", shlex.quote(f"{name}: {value}")]
         if self.body is not None:
-            words += ["--data-binary", shlex.quote(_shown(self.body))]
-            if len(self.body) > _SHOWN_BYTES:
-                words.append(f"  # body shortened: {len(self.body)} bytes in all")
+            words += ["--data-binary", _shell_quoted(self.body)]
         return " ".join(words)
 
 
@@ -144,6 +143,31 @@ class Exchange:
         kind = f" ({self.content_type})" if self.content_type else ""
         body = _shown(self.body) if self.body else "<empty body>"
         return f"HTTP {self.status}{kind} after {self.elapsed:.3f} s: {body}"
+
+
+#: Characters a single-quoted shell word cannot hold on one line.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _shell_quoted(body: bytes) -> str:
+    """The body as one shell word on one line: single-quoted, or `$'...'` (bash, zsh) with
+    escapes when it holds line breaks, control characters or bytes that are not UTF-8."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not _UNPRINTABLE.search(text):
+        return shlex.quote(text)
+    escaped = []
+    for byte in body if text is None else text.encode("utf-8"):
+        char = chr(byte)
+        if char in "\\'":
+            escaped.append("\\" + char)
+        elif 0x20 <= byte < 0x7F:
+            escaped.append(char)
+        else:
+            escaped.append(f"\\x{byte:02x}")
+    return "$'" + "".join(escaped) + "'"
 
 
 def _shown(body: bytes) -> str:

@@ -69,7 +69,7 @@ def no_probe(failing_url: str, subjects: list[Any]) -> RunReport:
 
 
 def _json(report: RunReport, tmp_path: Path) -> dict[str, Any]:
-    path = tmp_path / "out" / "report.json"
+    path = tmp_path / "report.json"
     write_json(report, path)
     return orjson.loads(path.read_bytes())
 
@@ -180,10 +180,22 @@ def test_the_console_shows_every_check_the_failures_in_full_and_how_to_repeat(
         "FAILED client_mistake_is_not_retried (MUST, CONTRACT B.13 (Every answer is JSON)) "
         "on malformed/missing-email"
     ) in text
-    assert re.search(r"sent: +curl -sS -i", text) and re.search(r"received: +HTTP 500", text)
+    assert re.search(r"  sent:\n    curl -sS -i", text)
+    assert re.search(r"  received:\n    HTTP 500", text)
     assert "WARNING error_names_the_field (SHOULD, CONTRACT B.3 (Email))" in text
     assert f"seed {SEED}" in text and f"--seed {SEED}" in text
     assert text.rstrip().splitlines()[-2].startswith("FAILED:")
+
+
+def test_curl_lines_are_printed_whole_on_one_line_even_on_a_narrow_console(
+    failing: RunReport,
+) -> None:
+    console = Console(record=True, width=60, color_system=None)
+    render_console(failing, console)
+    text = console.export_text()
+    failure = next(result.failure for result in failing.results if result.failure is not None)
+    assert failure is not None and len(failure.sent) > 60
+    assert f"    {failure.sent}\n" in text  # the whole line, as the report has it
 
 
 def test_the_console_lists_skip_reasons(no_probe: RunReport) -> None:

@@ -65,7 +65,7 @@ def test_list_prints_what_would_run_and_sends_nothing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     unreachable = f"http://127.0.0.1:{_free_port()}"
-    code, out, _ = _nat_harness(
+    code, out, err = _nat_harness(
         monkeypatch,
         capsys,
         "run",
@@ -79,16 +79,19 @@ def test_list_prints_what_would_run_and_sends_nothing(
         "--select",
         "malformed/missing-email",
     )
-    lines = out.strip().splitlines()
+    lines = out.splitlines()
     assert code == 0
     assert "invalid_call_is_not_accepted[malformed/missing-email]" in lines
-    assert all(line.endswith("[malformed/missing-email]") for line in lines[:-1])
-    assert lines[-1] == f"{len(lines) - 1} checks on 1 scenarios and sequences (seed 3)"
+    assert all(line.endswith("[malformed/missing-email]") for line in lines)  # only the list
+    assert " ".join(err.split()) == (
+        f"{len(lines)} checks on 1 scenarios and sequences (the ids are the same for every seed)"
+    )
 
 
 def test_a_passing_run_exits_0_and_writes_both_reports(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    (tmp_path / "junit").mkdir()
     report, junit = tmp_path / "report.json", tmp_path / "junit" / "junit.xml"
     code, out, _ = _nat_harness(
         monkeypatch,
@@ -270,6 +273,44 @@ def test_ctrl_c_ends_the_run_saying_how_far_it_got_with_exit_130(tmp_path: Path)
     document = orjson.loads(report.read_bytes())
     assert document["summary"]["exit_code"] == 130
     assert document["summary"]["note"].startswith("interrupted after")
+
+
+@pytest.mark.parametrize(
+    ("option", "where", "message"),
+    [
+        ("--report-json", "missing/report.json", "the directory {tmp}/missing does not exist"),
+        ("--junit-xml", "missing/deeper/junit.xml", "the directory {tmp}/missing/deeper does not"),
+        ("--report-json", ".", "is a directory"),
+    ],
+    ids=["json-missing-directory", "junit-missing-directory", "a-directory"],
+)
+def test_a_report_path_that_cannot_be_written_exits_2_before_anything_is_sent(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    option: str,
+    where: str,
+    message: str,
+) -> None:
+    unreachable = f"http://127.0.0.1:{_free_port()}"  # a run that started would say so
+    args = ["run", "--target", unreachable, "--api-key", "k", option, str(tmp_path / where)]
+    code, out, err = _nat_harness(monkeypatch, capsys, *args)
+    assert code == 2
+    assert message.format(tmp=tmp_path) in " ".join(err.split())
+    assert "cannot reach" not in err and out == ""
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # nothing was created
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_a_report_in_a_read_only_directory_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    code, _, err = _nat_harness(
+        monkeypatch, capsys, "run", "--report-json", str(locked / "report.json")
+    )
+    assert code == 2 and "cannot write there (permission denied)" in err
 
 
 def _free_port() -> int:

@@ -398,6 +398,30 @@ def test_a_curl_line_repeats_the_request_without_printing_the_key(reference_targ
     assert answer["description"] == "https://x.io/a?b=c&d='e'$HOME"
 
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type": "identify",\n "note": "a line break, a tab\t and \\ in the body"}',
+        orjson.dumps(
+            _identify("big@example.com", traits={"email": "big@example.com", "x": "y" * 9000})
+        ),
+    ],
+    ids=["line-breaks", "large-body"],
+)
+def test_a_curl_line_is_one_line_with_the_whole_body(capture: Any, body: bytes) -> None:
+    url, _ = capture
+    with Destination(url, "k") as destination:
+        exchange = destination.send(Request(raw_body=body))
+    line = exchange.sent.curl()
+    assert "\n" not in line
+    body_word = line.partition(" --data-binary ")[2]  # the shell word the body became
+    replayed = subprocess.run(
+        ["bash", "-c", "printf %s " + body_word], capture_output=True, check=True
+    ).stdout
+    assert replayed == body
+
+
 def test_poll_returns_at_once_when_the_state_is_there_and_gives_up_at_the_deadline() -> None:
     now = [0.0]
     calls: list[float] = []

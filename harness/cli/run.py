@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -136,8 +138,10 @@ def run_command(
     )
     out = Console(highlight=False)
     if list_only:
-        _list(config, out)
+        _list(config)
         return
+    _check_report_path("--report-json", report_json)
+    _check_report_path("--junit-xml", junit_xml)
     recorder = Recorder()
     began = time.perf_counter()
     try:
@@ -191,8 +195,9 @@ def _write_reports(
         out.print(Text(f"JUnit XML report: {junit_xml}", style="dim"))
 
 
-def _list(config: RunConfig, out: Console) -> None:
-    """Print `check_id[subject_id]` for every pair that would run, then a count."""
+def _list(config: RunConfig) -> None:
+    """Print `check_id[subject_id]` for every pair that would run, one per line and nothing
+    else on stdout (so it pipes into other tools); the count goes to stderr."""
     seed = config.seed if config.seed is not None else 0
     planned = plan(load_subjects(seed), default_registry(), config.select)
     if not planned:
@@ -200,11 +205,32 @@ def _list(config: RunConfig, out: Console) -> None:
             f"--select {' '.join(config.select)!r} matches no check or scenario: "
             "run with --list alone to see them all"
         )
-    pairs = 0
-    for item in planned:
-        for check in item.checks:
-            out.print(f"{check.id}[{item.subject.id}]", markup=False)
-            pairs += 1
-    out.print(
-        Text(f"{pairs} checks on {len(planned)} scenarios and sequences (seed {seed})", style="dim")
+    lines = [f"{check.id}[{item.subject.id}]" for item in planned for check in item.checks]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    Console(stderr=True, highlight=False).print(
+        Text(
+            f"{len(lines)} checks on {len(planned)} scenarios and sequences (the ids are the same "
+            "for every seed)",
+            style="dim",
+        )
     )
+
+
+def _check_report_path(option: str, path: Path | None) -> None:
+    """Refuse at once (exit 2) a report path that cannot be written, before anything is sent;
+    no directory is made for it."""
+    if path is None:
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(
+            f"{option} {path} is a directory: give the file to write, like {path}/report"
+        )
+    if not parent.is_dir():
+        raise UsageError(
+            f"{option} {path}: the directory {parent} does not exist (create it first, "
+            f"e.g. mkdir -p {parent})"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{option} {path}: cannot write there (permission denied)")

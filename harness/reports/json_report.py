@@ -112,6 +112,5 @@ def _result(result: CheckResult) -> dict[str, Any]:
 
 
 def write_json(report: RunReport, path: Path) -> None:
-    """Write the report to `path` (parent directories are created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the report to `path`, whose directory must exist."""
     path.write_bytes(orjson.dumps(report_document(report), option=orjson.OPT_INDENT_2) + b"\n")

@@ -96,6 +96,5 @@ def _one_line(text: str, limit: int = 200) -> str:
 
 
 def write_junit(report: RunReport, path: Path) -> None:
-    """Write the JUnit XML report to `path` (parent directories are created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the JUnit XML report to `path`, whose directory must exist."""
     junit_tree(report).write(path, encoding="utf-8", xml_declaration=True)
