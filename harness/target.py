@@ -71,6 +71,8 @@ def authorization_for(auth: Auth, api_key: str) -> str | None:
         return None
     if auth == "bearer":
         return f"Bearer {api_key}"
+    if auth == "wrong-bearer":
+        return f"Bearer {_wrong_key(api_key)}"
     key = api_key if auth == "basic" else _wrong_key(api_key)
     return "Basic " + base64.b64encode(f"{key}:".encode()).decode("ascii")
 
@@ -102,6 +104,8 @@ class Sent:
             words += ["-H", '"Authorization: Bearer $NAT_API_KEY"']
         elif self.auth == "wrong":
             words += ["-u", shlex.quote(f"{WRONG_KEY}:")]
+        elif self.auth == "wrong-bearer":
+            words += ["-H", shlex.quote(f"Authorization: Bearer {WRONG_KEY}")]
         for name, value in self.headers:
             words += ["-H", shlex.quote(f"{name}: {value}")]
         if self.body is not None:

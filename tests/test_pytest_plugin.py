@@ -128,7 +128,7 @@ def test_a_destination_that_accepts_malformed_calls_fails_with_readable_ids(
     pytester: pytest.Pytester,
     plugin: tuple[str, ...],
 ) -> None:
-    with running_server(broken_destination(Defect.ACCEPTS_EVERYTHING, KEY)) as url:
+    with running_server(broken_destination(Defect.ACCEPTS_INVALID, KEY)) as url:
         result = _contract(
             pytester, plugin, url, "-k", "invalid_call_is_not_accepted", "--nat-probe=none"
         )

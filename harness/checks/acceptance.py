@@ -32,6 +32,8 @@ __all__ = [
 
 #: The content type Segment declares on every delivery (CONTRACT A.1).
 _SEGMENT_CONTENT_TYPE = "application/json"
+#: The clause a refusal's status points to when its body names no field (CONTRACT B.5).
+_STATUS_CLAUSES = {413: "B.5", 415: "B.5", 501: "B.5"}
 
 
 def _as_segment_sends(step: Scenario) -> bool:
@@ -58,7 +60,7 @@ def accepted_call_is_answered_2xx(observation: Observation) -> None:
             f"a 2xx answer: the contract accepts this call ({step.id}); "
             f"{segment_fate(status)}, so the contact's interaction is lost",
             exchange=exchange,
-            clause=named_clause(exchange),
+            clause=named_clause(exchange) or _STATUS_CLAUSES.get(status),
         )
 
 

@@ -128,12 +128,14 @@ def other_type_is_answered_501(observation: Observation) -> None:
 
 def _error_answer(step: Scenario, status: int) -> str | None:
     """A `judgeable` rule: the call was refused, so there is an error body to look at."""
-    if is_success(status):
-        see = _SEE_NOT_ACCEPTED if refusal(step) == "must" else "rejection_status_matches_contract"
-        if unauthenticated(step):
-            see = "unauthenticated_call_is_refused"
-        return f"was answered {status}, no error body to judge (see {see})"
-    return None
+    if not is_success(status):
+        return None
+    if refusal(step) == "may":
+        return f"was accepted ({status}), which the contract allows: no error body to judge"
+    see = _SEE_NOT_ACCEPTED if refusal(step) == "must" else "rejection_status_matches_contract"
+    if unauthenticated(step):
+        see = "unauthenticated_call_is_refused"
+    return f"was answered {status}, no error body to judge (see {see})"
 
 
 @check("SHOULD", "B.10", "A.2", "B.13", applies=any_step(_refused))
