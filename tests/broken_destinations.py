@@ -67,6 +67,7 @@ class Defect(enum.Enum):
     LATEST_ARRIVAL_WINS = "latest-arrival-wins-not-latest-timestamp"
     # Auth and time
     AUTH_NOT_CHECKED = "auth-not-checked"
+    REFUSED_YET_STORED = "wrong-key-answered-401-yet-stored"
     ANY_BEARER_ACCEPTED = "any-bearer-token-accepted"
     SLOW_ANSWER = "answer-slower-than-timeout"
     # Only SHOULD-level
@@ -332,6 +333,22 @@ class _AuthNotChecked(IndependentNat):
         pass
 
 
+class _RefusedYetStored(IndependentNat):
+    """Checks the key only after storing the call: 401, and the contact is written anyway."""
+
+    async def _segment(self, request: Any) -> Response:
+        try:
+            self.authorize(request.headers)
+        except Refusal as refusal:
+            try:
+                payload = self.decode(await request.body(), request.headers.get("content-type"))
+                await self.accept(payload)
+            except Refusal:
+                pass
+            return refusal.answer()
+        return await super()._segment(request)
+
+
 class _AnyBearer(IndependentNat):
     def authorize(self, headers: Any) -> None:
         if headers.get("authorization", "").lower().startswith("bearer "):
@@ -398,6 +415,7 @@ _DESTINATIONS: dict[Defect, type[IndependentNat]] = {
     Defect.FALSE_DROPPED: _FalseDropped,
     Defect.LATEST_ARRIVAL_WINS: _LatestArrivalWins,
     Defect.AUTH_NOT_CHECKED: _AuthNotChecked,
+    Defect.REFUSED_YET_STORED: _RefusedYetStored,
     Defect.ANY_BEARER_ACCEPTED: _AnyBearer,
     Defect.SLOW_ANSWER: _Slow,
     Defect.ERRORS_WITHOUT_FIELDS: _ErrorsWithoutFields,

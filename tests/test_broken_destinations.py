@@ -124,6 +124,7 @@ CAUGHT_BY: dict[Defect, tuple[str, str, str]] = {
         "sequence/audience-out-of-order",
     ),
     Defect.AUTH_NOT_CHECKED: ("unauthenticated_call_is_refused", "B.2", "malformed/wrong-key"),
+    Defect.REFUSED_YET_STORED: ("unauthenticated_call_is_refused", "B.2", "malformed/wrong-key"),
     Defect.ANY_BEARER_ACCEPTED: (
         "unauthenticated_call_is_refused",
         "B.2",

@@ -467,6 +467,14 @@ def test_a_wrong_key_must_never_be_let_in() -> None:
     assert status.expected.startswith("HTTP 401") and status.clause == "B.2"
 
 
+def test_a_wrong_key_refused_but_stored_fails_when_the_state_can_be_read() -> None:
+    refused = _answer(WRONG_KEY, 401, _error_body("Authorization"))
+    _judge("unauthenticated_call_is_refused", WRONG_KEY, refused, probe=_Probe())
+    stored = _Probe({"a@example.com": [{"day": "2020-05-31", "description": "x"}]})
+    failure = _fails("unauthenticated_call_is_refused", WRONG_KEY, refused, probe=stored)
+    assert "was refused, yet stored" in failure.expected and "then read back" in failure.sent
+
+
 def test_an_answer_slower_than_the_budget_fails_and_a_fast_one_passes() -> None:
     _judge("answered_within_segment_timeout", RECOMMENDED, _answer(RECOMMENDED, 200, elapsed=4.9))
     failure = _fails(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harness.checks._leeway import unauthenticated
+from harness.checks._read import entries_of
 from harness.checks.base import (
     CheckFailed,
     Observation,
@@ -11,6 +14,8 @@ from harness.checks.base import (
     is_success,
     segment_fate,
 )
+from scenarios.expect import expect_for
+from scenarios.model import Scenario
 
 __all__ = ["unauthenticated_call_is_refused"]
 
@@ -28,3 +33,22 @@ def unauthenticated_call_is_refused(observation: Observation) -> None:
                 f"({step.id}); {segment_fate(status)}: the call was let in",
                 exchange=exchange,
             )
+    if observation.read_back is None:
+        return  # refused is all the answers can show; with a probe, nothing may be stored
+    for step in observation.steps:
+        contact = _contact_with_the_key(step) if unauthenticated(step) else None
+        if contact is None:
+            continue
+        probe = observation.timeline(contact, until=lambda probe: True)
+        if entries_of(probe):
+            raise CheckFailed(
+                f"no timeline entry for {contact}: the call with {_WHAT[step.request.auth]} "
+                f"({step.id}) was refused, yet stored",
+                sent=observation.sent_text() + "\n# then read back:\n" + probe.sent.curl(),
+                received=probe.received(),
+            )
+
+
+def _contact_with_the_key(step: Scenario) -> str | None:
+    """The contact the call would reach with the right key (None if it is invalid anyway)."""
+    return expect_for(replace(step.request, auth="basic")).contact
