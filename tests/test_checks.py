@@ -259,8 +259,11 @@ def test_a_refused_accepted_call_cites_the_clause_of_the_field_the_destination_n
         _answer(RECOMMENDED, 400, _error_body("timestamp")),
     )
     assert failure.clause == "B.4"
-    failure = _fails("accepted_call_is_answered_2xx", RECOMMENDED, _answer(RECOMMENDED, 500, b""))
+    failure = _fails("accepted_call_is_answered_2xx", RECOMMENDED, _answer(RECOMMENDED, 400, b""))
     assert failure.clause is None  # the check's own first clause
+    # A retried status is the destination's own failure, whatever field its body names.
+    retried = _answer(RECOMMENDED, 500, _error_body("timestamp"))
+    assert _fails("accepted_call_is_answered_2xx", RECOMMENDED, retried).clause == "A.3"
 
 
 def test_a_variant_segment_never_sends_is_only_a_should() -> None:
@@ -622,6 +625,18 @@ def test_the_first_call_of_the_day_keeps_its_description() -> None:
     )
     failure = _fails("description_follows_precedence", SAME_DAY, *exchanges, probe=overwritten)
     assert failure.clause == "B.7" and "sequence/same-day/1" in failure.expected
+
+
+def test_answers_after_a_call_that_went_wrong_are_not_judged() -> None:
+    # The day's first call failed, so the second one rightly made the entry: no false warning.
+    first, second = SAME_DAY.steps
+    exchanges = [
+        _answer(first, 500, {"message": "boom"}),
+        _answer(second, 200, _success(second, outcome="created")),
+    ]
+    reason = _skips("success_answer_matches_contract", SAME_DAY, *exchanges)
+    assert reason.startswith("the call sequence/same-day/0 was answered 500")
+    assert "and 1 more calls" in reason
 
 
 def test_one_read_back_serves_every_check_of_a_subject() -> None:

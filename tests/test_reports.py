@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 from rich.console import Console
+from starlette.responses import JSONResponse, Response
 
 from harness.config import RunConfig
 from harness.errors import HarnessError
@@ -31,7 +32,7 @@ from harness.reports import (
 from harness.runner import load_subjects, run
 from reference_impl import running_server
 from scenarios.model import Scenario, Sequence
-from tests.broken_destinations import Defect, broken_destination
+from tests.independent_destination import IndependentNat, Refusal
 
 API_KEY = "report-key"
 SEED = 21
@@ -43,10 +44,19 @@ def subjects() -> list[Scenario | Sequence]:
     return list(load_subjects(SEED))
 
 
+class _FailsAndWarns(IndependentNat):
+    """Answers 500 for a missing email (a MUST) and error bodies without `errors` (a SHOULD)."""
+
+    def missing_email(self) -> tuple[str, str]:
+        raise Refusal(500, "server", "internal_error", "KeyError: 'email'")
+
+    def refused(self, refusal: Refusal) -> Response:
+        return JSONResponse({"message": refusal.message}, refusal.status)
+
+
 @pytest.fixture(scope="module")
 def failing_url() -> Iterator[str]:
-    """A destination that answers 500 for a missing email (and so also misses the field)."""
-    with running_server(broken_destination(Defect.MISSING_EMAIL_500, API_KEY)) as url:
+    with running_server(_FailsAndWarns(API_KEY).app) as url:
         yield url
 
 
@@ -182,7 +192,7 @@ def test_the_console_shows_every_check_the_failures_in_full_and_how_to_repeat(
     ) in text
     assert re.search(r"  sent:\n    curl -sS -i", text)
     assert re.search(r"  received:\n    HTTP 500", text)
-    assert "WARNING error_names_the_field (SHOULD, CONTRACT B.3 (Email))" in text
+    assert "WARNING error_names_the_field (SHOULD, CONTRACT B.10 (Success body))" in text
     assert f"seed {SEED}" in text and f"--seed {SEED}" in text
     assert text.rstrip().splitlines()[-2].startswith("FAILED:")
 

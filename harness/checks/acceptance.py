@@ -15,8 +15,10 @@ from harness.checks.base import (
     answer_object,
     any_step,
     check,
+    in_order,
     named_clause,
     segment_fate,
+    segment_retries,
     steps_of,
     success_needed,
 )
@@ -49,18 +51,25 @@ def _variant(step: Scenario) -> bool:
     return accepted(step) and not _as_segment_sends(step)
 
 
-@check("MUST", "B.3", "B.4", "B.5", "B.6", "B.9", applies=any_step(_as_segment_sends))
+@check("MUST", "B.3", "B.4", "B.5", "B.6", "B.9", "A.3", applies=any_step(_as_segment_sends))
 def accepted_call_is_answered_2xx(observation: Observation) -> None:
     """Every call the contract accepts, as Segment delivers it, is answered 2xx: a refused one
     loses the contact's interaction."""
     for step, exchange, status in observation.answered(_as_segment_sends):
         if 200 <= status < 300:
             continue
+        # A final refusal names the rule the destination applied; a retried status is its
+        # own failure, whatever its body says, and the call is lost once retries run out.
+        clause = (
+            "A.3"
+            if segment_retries(status)
+            else named_clause(exchange) or _STATUS_CLAUSES.get(status)
+        )
         raise CheckFailed(
             f"a 2xx answer: the contract accepts this call ({step.id}); "
             f"{segment_fate(status)}, so the contact's interaction is lost",
             exchange=exchange,
-            clause=named_clause(exchange) or _STATUS_CLAUSES.get(status),
+            clause=clause,
         )
 
 
@@ -153,6 +162,10 @@ def _timestamp_of(step: Scenario) -> Any:
     return payload.get("timestamp") if isinstance(payload, dict) else None
 
 
+def _every_step(step: Scenario) -> bool:
+    return True
+
+
 def _reports_outcomes(subject: Subject) -> bool:
     return any(accepted(step) for step in steps_of(subject))
 
@@ -164,7 +177,9 @@ def success_answer_matches_contract(observation: Observation) -> None:
     if isinstance(observation.subject, Sequence) and observation.subject.concurrent:
         _one_created_per_day(observation)
         return
-    for step, exchange, _ in observation.answered(accepted, judgeable=success_needed):
+    for step, exchange, _ in observation.answered(_every_step, judgeable=in_order()):
+        if not accepted(step):
+            continue  # refused as the contract says: no success body
         body = answer_object(exchange)
         expect = step.expect
         expected = {

@@ -31,7 +31,9 @@ __all__ = [
     "accepted",
     "answer_object",
     "any_step",
+    "as_expected",
     "check",
+    "in_order",
     "is_success",
     "named_clause",
     "segment_fate",
@@ -212,6 +214,32 @@ class Observation:
 def success_needed(step: Scenario, status: int) -> str | None:
     """A `judgeable` rule for checks of accepted calls: the answer must be a 2xx."""
     return None if is_success(status) else f"was answered {status}, see {SEE_ACCEPTED}"
+
+
+def as_expected(step: Scenario, status: int) -> str | None:
+    """A `judgeable` rule for checks of a sequence's state: each call was accepted or refused as
+    the contract says, so the state the contract expects is the one to compare with."""
+    if accepted(step) and not is_success(status):
+        return f"was answered {status}, see {SEE_ACCEPTED}"
+    if not accepted(step) and is_success(status):
+        return f"was answered {status}, see invalid_call_is_not_accepted"
+    return None
+
+
+def in_order() -> Callable[[Scenario, int], str | None]:
+    """A `judgeable` rule for checks of each answer of a sequence: once a call was not accepted
+    or refused as the contract says, what the later ones should answer is unknown."""
+    first: list[str] = []
+
+    def judgeable(step: Scenario, status: int) -> str | None:
+        if first:
+            return f"comes after {first[0]}, which was not answered as the contract expects"
+        reason = as_expected(step, status)
+        if reason is not None:
+            first.append(step.id)
+        return reason
+
+    return judgeable
 
 
 class CheckFailed(Exception):

@@ -4,18 +4,11 @@ in order, out of order, at the edges of the UTC day, across case variants, and u
 from __future__ import annotations
 
 from harness.checks._read import timeline_days
-from harness.checks.base import (
-    CheckFailed,
-    Observation,
-    Subject,
-    accepted,
-    check,
-    is_success,
-)
+from harness.checks.base import CheckFailed, Observation, Subject, as_expected, check
 from harness.target import Exchange
 from scenarios.model import Scenario, Sequence
 
-__all__ = ["as_expected", "concurrent_duplicates_make_one_entry", "one_entry_per_contact_per_day"]
+__all__ = ["concurrent_duplicates_make_one_entry", "one_entry_per_contact_per_day"]
 
 
 def _in_order(subject: Subject) -> bool:
@@ -28,16 +21,6 @@ def _burst(subject: Subject) -> bool:
 
 def _every_step(step: Scenario) -> bool:
     return True
-
-
-def as_expected(step: Scenario, status: int) -> str | None:
-    """A `judgeable` rule for checks of a sequence's state: each call was accepted or refused as
-    the contract says, so the state the contract expects is the one to compare with."""
-    if accepted(step) and not is_success(status):
-        return f"was answered {status}, see accepted_call_is_answered_2xx"
-    if not accepted(step) and is_success(status):
-        return f"was answered {status}, see invalid_call_is_not_accepted"
-    return None
 
 
 @check("MUST", "B.7", applies=_in_order)

@@ -11,10 +11,10 @@ from harness.checks.base import (
     Subject,
     accepted,
     answer_object,
+    as_expected,
     check,
     success_needed,
 )
-from harness.checks.dedup import as_expected
 from harness.target import Exchange
 from scenarios.model import Scenario, Sequence
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.checks._read import properties_of
-from harness.checks.base import CheckFailed, Observation, Subject, check
-from harness.checks.dedup import as_expected
+from harness.checks.base import CheckFailed, Observation, Subject, as_expected, check
 from harness.target import Exchange
 from scenarios.model import Scenario, Sequence
 

@@ -76,8 +76,8 @@ def client_mistake_is_not_retried(observation: Observation) -> None:
     for step, exchange, status in observation.answered(_refused):
         if segment_retries(status):
             raise CheckFailed(
-                f"a final 4xx such as {step.expect.status} for the client's mistake in {step.id}: "
-                f"{segment_fate(status)}, and every retry fails the same way",
+                f"a status Segment does not retry, such as {step.expect.status}, for the client's "
+                f"mistake in {step.id}: {segment_fate(status)}, and every retry fails the same way",
                 exchange=exchange,
                 clause="B.13" if status >= 500 else "A.3",
             )
@@ -127,7 +127,10 @@ def other_type_is_answered_501(observation: Observation) -> None:
 
 
 def _error_answer(step: Scenario, status: int) -> str | None:
-    """A `judgeable` rule: the call was refused, so there is an error body to look at."""
+    """A `judgeable` rule: the call was refused with a final status, so there is an error body
+    about the call to look at (a retried status is the destination's own failure)."""
+    if segment_retries(status):
+        return f"was answered {status}, see {_SEE_NOT_RETRIED}"
     if not is_success(status):
         return None
     if refusal(step) == "may":
