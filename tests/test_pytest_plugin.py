@@ -21,6 +21,7 @@ import harness.simulator
 import scenarios
 from reference_impl import Store, create_app, running_server
 from tests.broken_destinations import Defect, broken_destination
+from tests.test_preflight import HangsAfter
 
 # Imported here so that pytester's in-process runs, which forget the modules they import, find
 # them already loaded instead of importing (and building the schemas and pools) again each run.
@@ -205,6 +206,21 @@ def test_an_unreachable_target_stops_the_run_with_one_message(
     assert result.ret == 2
     result.stdout.fnmatch_lines([f"*nat-harness: cannot reach the target {url}/segment*"])
     assert "failed" not in result.parseoutcomes()
+
+
+def test_a_target_that_stops_answering_stops_the_session_saying_how_far_it_got(
+    pytester: pytest.Pytester, plugin: tuple[str, ...], tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "hang.db")
+    hanging = HangsAfter(store, count=20, api_key=KEY)
+    with running_server(hanging) as url:  # type: ignore[arg-type]
+        try:
+            result = _contract(pytester, plugin, url, "--nat-timeout", "0.2")
+        finally:
+            hanging.release()
+    store.close()
+    assert result.ret == 2
+    result.stdout.fnmatch_lines(["*nat-harness: the target stopped answering after *"])
 
 
 def test_the_nat_simulator_fixture(pytester: pytest.Pytester, plugin: tuple[str, ...]) -> None:

@@ -295,6 +295,19 @@ def test_without_a_probe_read_back_checks_are_skipped_never_passed(reference_tar
     assert judged["accepted_call_is_answered_2xx"] == {"passed"}
 
 
+def test_a_run_whose_must_checks_all_need_the_probe_fails_without_one(
+    reference_target: str,
+) -> None:
+    config = RunConfig(
+        target=reference_target, api_key=API_KEY, seed=1, probe="none", select=("dedup",)
+    )
+    *_, finished = run(config, subjects=SUBJECTS)
+    assert isinstance(finished, RunFinished)
+    assert finished.summary.counts["skipped"] > 0 and finished.summary.counts["passed"] == 0
+    assert finished.summary.exit_code == 1
+    assert finished.summary.note.startswith("nothing was judged")
+
+
 def test_without_a_target_the_reference_destination_is_started() -> None:
     events = list(run(RunConfig(seed=5, select=("malformed/*",)), subjects=SUBJECTS))
     started, finished = events[0], events[-1]
