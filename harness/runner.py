@@ -9,11 +9,12 @@ Library API (the CLI, the pytest plugin and the simulator all use it)::
     for event in run(RunConfig(target="http://127.0.0.1:8765/segment", api_key="secret", seed=7)):
         ...  # RunStarted, then a CheckResult per (check, subject), then RunFinished
 
-`run` starts the reference destination itself when `config.target` is None. Independent
-subjects are sent by `config.concurrency` workers; a sequence's steps go in order, a concurrent
-sequence's steps all at once. Results arrive as subjects finish; `RunFinished` carries the
-summary and the exit code (`verdict_of`: 0 passed; 1 a MUST failed, a SHOULD under `strict`, or
-nothing could be judged; 3 a check crashed).
+`run` starts the reference destination itself when `config.target` is None, and runs the
+preflight (`harness.preflight`) before the first event. Independent subjects are sent by
+`config.concurrency` workers; a sequence's steps go in order, a concurrent sequence's steps all
+at once. Results arrive as subjects finish; `RunFinished` carries the summary and the exit code
+(`verdict_of`: 0 passed; 1 a MUST failed, a SHOULD under `strict`, or nothing could be judged; 3 a
+check crashed; 2 when the target stopped answering mid-run, with a note saying how far it got).
 """
 
 from __future__ import annotations
@@ -267,8 +268,9 @@ def run(
     """Run the contract and yield its events (see the module docstring).
 
     `subjects` defaults to the scenarios and sequences of `config.seed` (random when None);
-    `registry` to every built-in check. Raises `UsageError` when the selection is empty and
-    `TargetUnreachable` when nothing listens at the target.
+    `registry` to every built-in check. Raises `UsageError` when the selection is empty,
+    `TargetUnreachable` when nothing listens at the target and `NotANatDestination` when the
+    preflight finds it is not a Nat destination that takes the key (all exit 2).
     """
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(_SEED_RANGE)
     registry = registry if registry is not None else default_registry()
