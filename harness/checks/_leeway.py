@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import orjson
 
-from reference_impl.rules import EMAIL_PLACES, Accepted, evaluate
+from reference_impl.rules import EMAIL_PLACES, Accepted, Rejected, evaluate
 from scenarios.model import Scenario
 
 __all__ = ["Refusal", "allowed_error_fields", "allowed_statuses", "refusal", "unauthenticated"]
@@ -71,7 +71,7 @@ def allowed_error_fields(step: Scenario) -> frozenset[str] | None:
     if field in _OPTIONAL_FIELDS:
         fields = {field}
         without = _verdict_without(step, field)
-        if without is not None and not isinstance(without, Accepted):
+        if isinstance(without, Rejected):
             for issue in without.errors:
                 missing = issue.code == "missing" and issue.field in EMAIL_PLACES
                 fields.update(EMAIL_PLACES if missing else (issue.field,))
@@ -81,9 +81,8 @@ def allowed_error_fields(step: Scenario) -> frozenset[str] | None:
 
 def _missing_email(step: Scenario) -> bool:
     verdict = _verdict_of(step.request.payload) if step.request.raw_body is None else None
-    return verdict is not None and any(
-        issue.code == "missing" and issue.field in EMAIL_PLACES
-        for issue in getattr(verdict, "errors", ())
+    return isinstance(verdict, Rejected) and any(
+        issue.code == "missing" and issue.field in EMAIL_PLACES for issue in verdict.errors
     )
 
 
@@ -91,7 +90,7 @@ def _valid_without(step: Scenario, field: str) -> bool:
     return isinstance(_verdict_without(step, field), Accepted)
 
 
-def _verdict_without(step: Scenario, field: str) -> Any:
+def _verdict_without(step: Scenario, field: str) -> Accepted | Rejected | None:
     """The rules' verdict on the call with `field` left out, as a destination ignoring it sees
     the call; None when the request has no JSON object to leave it out of."""
     payload = step.request.payload
@@ -109,10 +108,11 @@ def _verdict_without(step: Scenario, field: str) -> Any:
     return _verdict_of(copy)
 
 
-def _verdict_of(payload: Any) -> Any:
+def _verdict_of(payload: Any) -> Accepted | Rejected:
     return _verdict(orjson.dumps(payload))
 
 
 @lru_cache(maxsize=256)
-def _verdict(body: bytes) -> Any:
+def _verdict(body: bytes) -> Accepted | Rejected:
+    """The rules' verdict, cached by the body: several checks ask about one step."""
     return evaluate(orjson.loads(body))
