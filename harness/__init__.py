@@ -10,20 +10,31 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from harness.clauses import CLAUSES
     from harness.config import RunConfig
     from harness.docs import render_formats_page
-    from harness.errors import HarnessError, TargetUnreachable, UsageError
-    from harness.runner import CheckResult, RunFinished, RunStarted, exit_code_of, plan, run
+    from harness.errors import HarnessError, NotANatDestination, TargetUnreachable, UsageError
+    from harness.runner import (
+        CheckResult,
+        RunFinished,
+        RunStarted,
+        exit_code_of,
+        plan,
+        run,
+        verdict_of,
+    )
     from harness.simulator import NatSimulator
     from harness.target import Destination, ReadBack
     from harness.validate import LineResult, ValidationSummary, validate_lines
 
 __all__ = [
+    "CLAUSES",
     "CheckResult",
     "Destination",
     "HarnessError",
     "LineResult",
     "NatSimulator",
+    "NotANatDestination",
     "ReadBack",
     "RunConfig",
     "RunFinished",
@@ -36,12 +47,15 @@ __all__ = [
     "render_formats_page",
     "run",
     "validate_lines",
+    "verdict_of",
 ]
 
 _HOMES = {
+    "CLAUSES": "harness.clauses",
     "RunConfig": "harness.config",
     "render_formats_page": "harness.docs",
     "HarnessError": "harness.errors",
+    "NotANatDestination": "harness.errors",
     "TargetUnreachable": "harness.errors",
     "UsageError": "harness.errors",
     "CheckResult": "harness.runner",
@@ -50,6 +64,7 @@ _HOMES = {
     "exit_code_of": "harness.runner",
     "plan": "harness.runner",
     "run": "harness.runner",
+    "verdict_of": "harness.runner",
     "NatSimulator": "harness.simulator",
     "Destination": "harness.target",
     "ReadBack": "harness.target",

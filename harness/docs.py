@@ -71,6 +71,7 @@ def render_formats_page(*, seed: int = 0) -> str:
         _accepted_section(),
         _statuses_section(),
         _catalogue_section(seed),
+        _clauses_section(),
         _doc_errata_section(),
     ]
     return "\n\n".join(section.strip("\n") for section in sections) + "\n"
@@ -374,6 +375,30 @@ def _catalogue_section(seed: int) -> str:
         + "\n".join(rows)
         + "\n\nSequences check what several calls for one contact leave behind "
         "(`scenarios.sequences`):\n\n" + "\n".join(sequence_rows)
+    )
+
+
+def _clauses_section() -> str:
+    """Each clause of CONTRACT.md with the checks of `nat-harness run` that judge it."""
+    from harness.checks import default_registry
+    from harness.clauses import CLAUSES
+
+    judged_by: dict[str, list[str]] = {clause: [] for clause in CLAUSES}
+    for item in default_registry().values():
+        for clause in item.clauses:
+            judged_by[clause].append(f"`{item.id}` ({item.level})")
+    rows = ["| clause | title | judged by |", "|---|---|---|"]
+    for clause, title in CLAUSES.items():
+        rows.append(f"| {clause} | {_cell(title)} | {', '.join(judged_by[clause]) or '—'} |")
+    unjudged = ", ".join(clause for clause, checks in judged_by.items() if not checks)
+    return (
+        "## What `nat-harness run` judges\n\n"
+        "Each clause of the contract (`CONTRACT.md`) and the checks that judge it. MUST checks "
+        "are about what harms the customer's data or Segment's delivery and fail the run; "
+        "SHOULD checks are about the rest of the contract and fail it only under `--strict`; "
+        "what the contract leaves open is never a failure. Every failure names its clause.\n\n"
+        + "\n".join(rows)
+        + f"\n\nNo check judges these clauses yet: {unjudged}."
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["HarnessError", "TargetUnreachable", "UsageError"]
+__all__ = ["HarnessError", "NotANatDestination", "TargetUnreachable", "UsageError"]
 
 
 class HarnessError(Exception):
@@ -18,3 +18,8 @@ class UsageError(HarnessError):
 
 class TargetUnreachable(HarnessError):
     """The destination under test could not be reached at all (refused, DNS, TLS, timeout)."""
+
+
+class NotANatDestination(HarnessError):
+    """The target answers, but not as a Nat destination that takes the key: no HTTP or TLS as
+    asked, silence, the key refused, nothing at the path, every call answered alike."""

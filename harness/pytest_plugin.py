@@ -64,6 +64,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "target), 'none' (state checks are skipped), or the base URL of a read API.",
     )
     group.addoption(
+        "--nat-timeout",
+        metavar="S",
+        type=float,
+        default=None,
+        help="Latency budget in seconds: a slower answer fails (default: Segment's 5).",
+    )
+    group.addoption(
         "--nat-strict",
         action="store_true",
         default=False,
@@ -114,6 +121,7 @@ def _run_config(config: pytest.Config) -> RunConfig | None:
     from harness.config import RunConfig
     from harness.errors import UsageError
 
+    timeout = config.getoption("nat_timeout")
     try:
         return RunConfig(
             target=target,
@@ -121,6 +129,7 @@ def _run_config(config: pytest.Config) -> RunConfig | None:
             seed=config.getoption("nat_seed"),
             strict=config.getoption("nat_strict"),
             probe=config.getoption("nat_probe"),
+            **({} if timeout is None else {"timeout": timeout}),
         )
     except UsageError as error:
         raise pytest.UsageError(f"nat-harness: {error} (pytest options are --nat-*)") from None
@@ -230,8 +239,11 @@ class NatCheckFailed(Exception):
     """A contract check did not hold (or crashed): shown as what was sent, received, expected."""
 
     def __init__(self, result: CheckResult, summary: str) -> None:
+        from harness.clauses import CLAUSES
+
+        clause = f", CONTRACT {result.clause} ({CLAUSES[result.clause]})" if result.clause else ""
         lines = [
-            f"{result.check_id} ({result.level}, {result.family}) {result.outcome} "
+            f"{result.check_id} ({result.level}, {result.family}{clause}) {result.outcome} "
             f"on {result.subject_id}",
             f"  {summary}",
         ]
@@ -264,7 +276,7 @@ class _ContractRun:
 
     def result_for(self, check_id: str, subject_id: str) -> CheckResult:
         from harness.errors import HarnessError
-        from harness.runner import CheckResult
+        from harness.runner import EXIT_TARGET, CheckResult, RunFinished
 
         key = (check_id, subject_id)
         while key not in self._results:
@@ -280,6 +292,9 @@ class _ContractRun:
                 pytest.exit(f"nat-harness: {error}", returncode=error.exit_code)
             if isinstance(event, CheckResult):
                 self._results[(event.check_id, event.subject_id)] = event
+            elif isinstance(event, RunFinished) and event.summary.exit_code == EXIT_TARGET:
+                self.close()  # the target stopped answering: the other items cannot be judged
+                pytest.exit(f"nat-harness: {event.summary.note}", returncode=EXIT_TARGET)
         return self._results[key]
 
     def close(self) -> None:

@@ -9,20 +9,22 @@ Library API (the CLI, the pytest plugin and the simulator all use it)::
     for event in run(RunConfig(target="http://127.0.0.1:8765/segment", api_key="secret", seed=7)):
         ...  # RunStarted, then a CheckResult per (check, subject), then RunFinished
 
-`run` starts the reference destination itself when `config.target` is None. Independent
-subjects are sent by `config.concurrency` workers; a sequence's steps go in order, a concurrent
-sequence's steps all at once. Results arrive as subjects finish; `RunFinished` carries the
-summary and the exit code (0 passed, 1 a MUST failed, or a SHOULD under `strict`).
+`run` starts the reference destination itself when `config.target` is None, and runs the
+preflight (`harness.preflight`) before the first event. Independent subjects are sent by
+`config.concurrency` workers; a sequence's steps go in order, a concurrent sequence's steps all
+at once. Results arrive as subjects finish; `RunFinished` carries the summary and the exit code
+(`verdict_of`: 0 passed; 1 a MUST failed, a SHOULD under `strict`, or nothing could be judged; 3 a
+check crashed; 2 when the target stopped answering mid-run, with a note saying how far it got).
 """
 
 from __future__ import annotations
 
+import queue
 import random
 import secrets
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
@@ -42,12 +44,18 @@ from harness.checks import (
 )
 from harness.config import RunConfig, endpoint_of, read_api_base_of
 from harness.errors import UsageError
+from harness.preflight import preflight
 from harness.target import Destination, Exchange, ReadBack, reference_destination
 from reference_impl.rules import EMAIL_PLACES, MAX_MESSAGE_ID_LENGTH
 from scenarios.expect import expect_for
 from scenarios.model import Request, Scenario, Sequence
 
 __all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_PASSED",
+    "EXIT_TARGET",
     "OUTCOMES",
     "CheckResult",
     "Event",
@@ -62,6 +70,7 @@ __all__ = [
     "load_subjects",
     "plan",
     "run",
+    "verdict_of",
 ]
 
 #: passed; failed (a MUST that does not hold); warned (a SHOULD that does not hold); skipped
@@ -103,6 +112,8 @@ class CheckResult:
     family: str
     subject_id: str
     outcome: Outcome
+    #: The CONTRACT.md clause the verdict rests on: the failure's, else the check's first.
+    clause: str = ""
     failure: Failure | None = None
     #: Why the check was skipped or crashed; empty otherwise.
     reason: str = ""
@@ -143,6 +154,9 @@ class Summary:
     seconds: float
     exit_code: int
     strict: bool
+    #: Why the exit code is what it is when the counts alone do not say (nothing was judged,
+    #: a check crashed); "" otherwise.
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +164,7 @@ class Summary:
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
             "strict": self.strict,
+            "note": self.note,
         }
 
 
@@ -163,10 +178,47 @@ class RunFinished:
 Event = RunStarted | CheckResult | RunFinished
 
 
+#: The exit codes of a run: passed; a check failed or nothing could be judged; the target is
+#: not a Nat destination, is unreachable or stopped answering (or the arguments are wrong); a
+#: check crashed (a bug in nat-harness); the run was interrupted.
+EXIT_PASSED, EXIT_FAILED, EXIT_TARGET, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+_JUDGED = ("passed", "failed", "warned")
+
+
+def verdict_of(results: Iterable[CheckResult], *, strict: bool) -> tuple[int, str]:
+    """The exit code of finished results, and a sentence when the counts alone do not explain it.
+
+    0 when every MUST held (and every SHOULD, if strict) and something was judged; 1 when a
+    check failed, or when nothing (or no MUST check) could be judged: a run that judged nothing
+    says nothing about the destination; 3 when a check crashed.
+    """
+    results = list(results)
+    outcomes = {result.outcome for result in results}
+    if "error" in outcomes:
+        crashed = sum(result.outcome == "error" for result in results)
+        return EXIT_INTERNAL, (
+            f"{crashed} check results crashed: a bug in nat-harness, so the verdict cannot be "
+            "trusted (the reasons are in the report)"
+        )
+    if "failed" in outcomes or (strict and "warned" in outcomes):
+        return EXIT_FAILED, ""
+    if not outcomes & set(_JUDGED):
+        return EXIT_FAILED, (
+            f"nothing was judged: all {len(results)} results were skipped, so the run says "
+            "nothing about the destination"
+        )
+    musts = [result for result in results if result.level == "MUST"]
+    if musts and not any(result.outcome in _JUDGED for result in musts):
+        return EXIT_FAILED, (
+            f"no MUST check could be judged: all {len(musts)} MUST results were skipped, so the "
+            "run cannot say the destination keeps the contract"
+        )
+    return EXIT_PASSED, ""
+
+
 def exit_code_of(results: Iterable[CheckResult], *, strict: bool) -> int:
-    """0 when every MUST held (and every SHOULD, if strict); 1 otherwise."""
-    failing = {"failed", "error", "warned"} if strict else {"failed", "error"}
-    return 1 if any(result.outcome in failing for result in results) else 0
+    """The exit code of finished results: see `verdict_of`."""
+    return verdict_of(results, strict=strict)[0]
 
 
 def load_subjects(seed: int) -> tuple[Subject, ...]:
@@ -216,8 +268,9 @@ def run(
     """Run the contract and yield its events (see the module docstring).
 
     `subjects` defaults to the scenarios and sequences of `config.seed` (random when None);
-    `registry` to every built-in check. Raises `UsageError` when the selection is empty and
-    `TargetUnreachable` when nothing listens at the target.
+    `registry` to every built-in check. Raises `UsageError` when the selection is empty,
+    `TargetUnreachable` when nothing listens at the target and `NotANatDestination` when the
+    preflight finds it is not a Nat destination that takes the key (all exit 2).
     """
     seed = config.seed if config.seed is not None else random.SystemRandom().randrange(_SEED_RANGE)
     registry = registry if registry is not None else default_registry()
@@ -254,11 +307,12 @@ def _run(
     if tag:
         planned = tuple(replace(item, subject=isolate(item.subject, tag)) for item in planned)
     with Destination(endpoint, api_key, timeout=config.timeout, settings=config.settings) as dest:
-        dest.preflight()
+        dest.connect()
         probe_base = _probe_base(config, endpoint)
         read_back = (
             None if probe_base is None else ReadBack(dest, probe_base, wait=config.probe_wait)
         )
+        found = preflight(dest, read_back)
         yield RunStarted(
             seed=seed,
             target=endpoint,
@@ -271,18 +325,30 @@ def _run(
             strict=config.strict,
         )
         results: list[CheckResult] = []
-        for batch in _judge_all(planned, dest, read_back, config):
+        judged = 0
+        for batch in _judge_all(planned, dest, read_back, config, found.accepts_identify):
+            judged += 1
             results.extend(batch)
             yield from batch
+        lost = dest.lost
     counts = {outcome: 0 for outcome in OUTCOMES}
     for result in results:
         counts[result.outcome] += 1
+    exit_code, note = verdict_of(results, strict=config.strict)
+    if lost is not None:
+        exit_code = EXIT_TARGET
+        note = (
+            f"the target stopped answering after {judged} of {len(planned)} scenarios and "
+            f"sequences ({len(results)} of {sum(len(item.checks) for item in planned)} check "
+            f"results): {lost}"
+        )
     yield RunFinished(
         Summary(
             counts=counts,
             seconds=time.perf_counter() - started,
-            exit_code=exit_code_of(results, strict=config.strict),
+            exit_code=exit_code,
             strict=config.strict,
+            note=note,
         )
     )
 
@@ -300,29 +366,60 @@ def _judge_all(
     destination: Destination,
     read_back: ReadBack | None,
     config: RunConfig,
+    accepts_identify: bool,
 ) -> Iterator[list[CheckResult]]:
-    """Each subject's results as soon as it is judged, with `config.concurrency` workers."""
-    pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="nat-harness")
+    """Each subject's results as soon as it is judged, by `config.concurrency` workers.
+
+    The workers are daemon threads fed from a queue: when the run ends early (the target is
+    lost, the caller closes the generator, Ctrl-C), nothing more is sent and nobody waits for a
+    request still in flight. Subjects judged after the target was lost are left out: their
+    answers say nothing but that it is gone.
+    """
+    work: queue.SimpleQueue[PlannedSubject | None] = queue.SimpleQueue()
+    done: queue.SimpleQueue[list[CheckResult] | BaseException] = queue.SimpleQueue()
+    for item in planned:
+        work.put(item)
+    workers = min(config.concurrency, len(planned))
+    for _ in range(workers):
+        work.put(None)
+
+    def worker() -> None:
+        while (item := work.get()) is not None:
+            if destination.stopped:
+                done.put([])
+                continue
+            try:
+                done.put(_judge(item, destination, read_back, config.timeout, accepts_identify))
+            except BaseException as error:  # a bug of ours: the caller re-raises it
+                done.put(error)
+
+    for number in range(workers):
+        threading.Thread(target=worker, name=f"nat-harness-{number}", daemon=True).start()
     try:
-        pending: set[Future[list[CheckResult]]] = {
-            pool.submit(_judge, item, destination, read_back, config.timeout) for item in planned
-        }
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
+        for _ in planned:
+            batch = done.get()
+            if isinstance(batch, BaseException):
+                raise batch
+            if destination.lost is not None:
+                destination.stop()
+                return
+            yield batch
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        destination.stop()
 
 
 def _judge(
-    item: PlannedSubject, destination: Destination, read_back: ReadBack | None, budget: float
+    item: PlannedSubject,
+    destination: Destination,
+    read_back: ReadBack | None,
+    budget: float,
+    accepts_identify: bool,
 ) -> list[CheckResult]:
     """Send one subject's requests, then run its checks on what came back."""
     started = time.perf_counter()
     exchanges = _send(item.subject, destination)
     sending = time.perf_counter() - started
-    observation = Observation(item.subject, exchanges, read_back, budget)
+    observation = Observation(item.subject, exchanges, read_back, budget, accepts_identify)
     return [_verdict(check, observation, sending) for check in item.checks]
 
 
@@ -330,6 +427,7 @@ def _verdict(check: Check, observation: Observation, sending: float) -> CheckRes
     started = time.perf_counter()
     failure: Failure | None = None
     reason = ""
+    clause = check.clause
     outcome: Outcome
     try:
         check.verify(observation)
@@ -337,6 +435,8 @@ def _verdict(check: Check, observation: Observation, sending: float) -> CheckRes
     except CheckFailed as failed:
         outcome = "failed" if check.level == "MUST" else "warned"
         failure = Failure(failed.sent, failed.received, failed.expected)
+        if failed.clause in check.clauses:
+            clause = failed.clause
     except CheckSkipped as skipped:
         outcome, reason = "skipped", skipped.reason
     except Exception as error:  # a bug in a check must not hide the other results
@@ -347,6 +447,7 @@ def _verdict(check: Check, observation: Observation, sending: float) -> CheckRes
         family=check.family,
         subject_id=observation.subject.id,
         outcome=outcome,
+        clause=clause,
         failure=failure,
         reason=reason,
         seconds=sending + time.perf_counter() - started,
@@ -361,16 +462,20 @@ def _send(subject: Subject, destination: Destination) -> tuple[Exchange, ...]:
 
 
 def _burst(steps: tuple[Scenario, ...], destination: Destination) -> tuple[Exchange, ...]:
-    """Send every step at the same moment, each from its own thread and connection."""
+    """Send every step at the same moment, each from its own (daemon) thread and connection."""
     barrier = threading.Barrier(len(steps))
+    answers: queue.SimpleQueue[tuple[int, Exchange]] = queue.SimpleQueue()
 
-    def fire(step: Scenario) -> Exchange:
+    def fire(index: int, step: Scenario) -> None:
         with suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=_BARRIER_TIMEOUT_S)
-        return destination.send(step.request)
+        answers.put((index, destination.send(step.request)))
 
-    with ThreadPoolExecutor(len(steps), thread_name_prefix="nat-harness-burst") as pool:
-        return tuple(pool.map(fire, steps))
+    for index, step in enumerate(steps):
+        name = f"nat-harness-burst-{index}"
+        threading.Thread(target=fire, args=(index, step), name=name, daemon=True).start()
+    collected = dict(answers.get() for _ in steps)
+    return tuple(collected[index] for index in range(len(steps)))
 
 
 # -- isolation ------------------------------------------------------------------------------------

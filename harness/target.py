@@ -33,6 +33,7 @@ from harness.errors import TargetUnreachable
 from scenarios.model import Auth, Request
 
 __all__ = [
+    "LOST_AFTER",
     "SEGMENT_HEADERS",
     "WRONG_KEY",
     "Destination",
@@ -56,8 +57,10 @@ WRONG_KEY = "not-the-api-key"
 #: How much longer than the latency budget the harness waits for an answer before giving up (at
 #: most the budget again, so a short test budget stays short).
 _GRACE_S = 1.0
-#: Bodies longer than this are shortened in curl lines and answers shown to people.
+#: Answers longer than this are shortened where they are shown to people.
 _SHOWN_BYTES = 600
+#: This many calls in a row without an answer mean the target stopped answering.
+LOST_AFTER = 3
 
 T = TypeVar("T")
 
@@ -68,6 +71,8 @@ def authorization_for(auth: Auth, api_key: str) -> str | None:
         return None
     if auth == "bearer":
         return f"Bearer {api_key}"
+    if auth == "wrong-bearer":
+        return f"Bearer {_wrong_key(api_key)}"
     key = api_key if auth == "basic" else _wrong_key(api_key)
     return "Basic " + base64.b64encode(f"{key}:".encode()).decode("ascii")
 
@@ -87,7 +92,8 @@ class Sent:
     body: bytes | None = None
 
     def curl(self) -> str:
-        """A shell line that repeats the request; the key is read from `$NAT_API_KEY`."""
+        """A shell line that repeats the request exactly, body and all (one line, so that it
+        pastes into a shell); the key is read from `$NAT_API_KEY`."""
         words = ["curl", "-sS", "-i"]
         if self.method != ("POST" if self.body is not None else "GET"):
             words += ["-X", self.method]
@@ -98,12 +104,12 @@ class Sent:
             words += ["-H", '"Authorization: Bearer $NAT_API_KEY"']
         elif self.auth == "wrong":
             words += ["-u", shlex.quote(f"{WRONG_KEY}:")]
+        elif self.auth == "wrong-bearer":
+            words += ["-H", shlex.quote(f"Authorization: Bearer {WRONG_KEY}")]
         for name, value in self.headers:
             words += ["-H", shlex.quote(f"{name}: {value}")]
         if self.body is not None:
-            words += ["--data-binary", shlex.quote(_shown(self.body))]
-            if len(self.body) > _SHOWN_BYTES:
-                words.append(f"  # body shortened: {len(self.body)} bytes in all")
+            words += ["--data-binary", _shell_quoted(self.body)]
         return " ".join(words)
 
 
@@ -120,6 +126,8 @@ class Exchange:
     #: Why no answer came: None when one did.
     error: str | None = None
     timed_out: bool = False
+    #: The answer's Location header (a redirect's target), or "".
+    location: str = ""
 
     @property
     def answered(self) -> bool:
@@ -141,6 +149,31 @@ class Exchange:
         return f"HTTP {self.status}{kind} after {self.elapsed:.3f} s: {body}"
 
 
+#: Characters a single-quoted shell word cannot hold on one line.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _shell_quoted(body: bytes) -> str:
+    """The body as one shell word on one line: single-quoted, or `$'...'` (bash, zsh) with
+    escapes when it holds line breaks, control characters or bytes that are not UTF-8."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not _UNPRINTABLE.search(text):
+        return shlex.quote(text)
+    escaped = []
+    for byte in body if text is None else text.encode("utf-8"):
+        char = chr(byte)
+        if char in "\\'":
+            escaped.append("\\" + char)
+        elif 0x20 <= byte < 0x7F:
+            escaped.append(char)
+        else:
+            escaped.append(f"\\x{byte:02x}")
+    return "$'" + "".join(escaped) + "'"
+
+
 def _shown(body: bytes) -> str:
     text = body[:_SHOWN_BYTES].decode("utf-8", errors="backslashreplace")
     return text + ("…" if len(body) > _SHOWN_BYTES else "")
@@ -151,7 +184,9 @@ class Destination:
 
     Each thread gets its own `requests.Session` (a pooled keep-alive connection), so workers
     and concurrent bursts never share one. `timeout` is the latency budget (Segment's 5 s): the
-    harness waits up to a second longer, so a slow answer is measured, not just lost.
+    harness waits up to a second longer, so a slow answer is measured, not just lost. After
+    `LOST_AFTER` calls in a row without an answer, `lost` says why the target is taken for
+    gone; after `stop()`, no more requests are sent (each send returns at once, unanswered).
     """
 
     def __init__(
@@ -169,8 +204,24 @@ class Destination:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
+        self._silent = 0
+        self._lost: str | None = None
+        self._stopped = threading.Event()
 
-    def preflight(self) -> None:
+    @property
+    def lost(self) -> str | None:
+        """Why the target is taken to have stopped answering, or None while it answers."""
+        return self._lost
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def stop(self) -> None:
+        """Send nothing more: the run is over (interrupted, or the target is lost)."""
+        self._stopped.set()
+
+    def connect(self) -> None:
         """Raise `TargetUnreachable` unless a TCP connection to the endpoint's host succeeds."""
         parts = urlsplit(self.endpoint)
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -227,6 +278,19 @@ class Destination:
         return session
 
     def _exchange(self, sent: Sent) -> Exchange:
+        if self._stopped.is_set():
+            return Exchange(sent, error="not sent: the run was stopped")
+        exchange = self._round_trip(sent)
+        with self._sessions_lock:
+            if exchange.answered:
+                self._silent = 0
+            elif not self._stopped.is_set():
+                self._silent += 1
+                if self._silent >= LOST_AFTER and self._lost is None:
+                    self._lost = f"{LOST_AFTER} calls in a row got no answer ({exchange.error})"
+        return exchange
+
+    def _round_trip(self, sent: Sent) -> Exchange:
         headers = dict(sent.headers)
         authorization = authorization_for(sent.auth, self._api_key)
         if authorization is not None:
@@ -257,6 +321,7 @@ class Destination:
             content_type=response.headers.get("Content-Type", ""),
             body=body,
             elapsed=time.perf_counter() - started,
+            location=response.headers.get("Location", ""),
         )
 
 
@@ -266,6 +331,12 @@ def _connection_problem(error: requests.RequestException) -> str:
     errno = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
     if errno is not None:
         return f"{type(error).__name__}: {errno.group(0)}"
+    tls = re.search(r"\[SSL: [^\]]+\][^'\")(]*", text)
+    if tls is not None:
+        return f"{type(error).__name__}: {tls.group(0).strip()}"
+    reason = re.search(r"(RemoteDisconnected|BadStatusLine|ProtocolError)\(['\"]?([^'\")]*)", text)
+    if reason is not None:
+        return f"{type(error).__name__}: {reason.group(1)}: {reason.group(2)}".rstrip(": ")
     return f"{type(error).__name__}: {text[:200]}"
 
 
@@ -305,6 +376,11 @@ class ReadBack:
         self.base = base.rstrip("/")
         self.wait = wait
         self._destination = destination
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a read waits for an answer (the destination's latency budget)."""
+        return self._destination.timeout
 
     def timeline(self, email: str, until: Callable[[Exchange], bool]) -> Exchange:
         """The contact's timeline, polled until `until` holds or the deadline passes."""

@@ -18,11 +18,13 @@ step). Blank lines are skipped; a line that is not JSON is rejected as Nat would
                         "message": "..."}],
      "format": {"schema": "nat-recommended", "title": "Nat recommended format", "matches": false,
                 "missing": [{"field", "rule", "message"}]} | null,
-     "expected_status": 400 | null, "meets_expectation": true | null}
+     "expected_status": 400 | null, "meets_expectation": true | null,
+     "about": "the API key" | "the content type" | null}
     {"summary": {"lines": 10, "payloads": 10, "accepted": 8, "rejected": 2,
                  "by_reason": {"accepted": 8, "traits.email invalid_format": 2},
                  "by_status": {"200": 8, "400": 2}, "by_format": {"nat-recommended": 6, ...},
-                 "expectation_mismatches": 0, "first_mismatch_lines": []}}
+                 "expectation_mismatches": 0, "first_mismatch_lines": [],
+                 "expectations_met": 0, "not_about_payload": 0, "failing": 2}}
 
 `errors` are the rules' reasons (what the destination would answer), `schema_errors` the failed
 keywords of `nat-accepted.json`, and `format` the documented format the payload matches (accepted)
@@ -30,7 +32,11 @@ or is closest to (rejected: fewest missing parts), with what it still needs beyo
 `schema_errors` and `format` of a rejection are left empty at `detail="reasons"`; `status` is
 null, `reason` "rejected" and `format` null at `detail="verdict"`. For generator lines
 `expected_status` is the scenario's, and `meets_expectation` says whether the verdict agrees with
-it (null when the scenario is about the key or the content type rather than the payload).
+it (null when the scenario is about the key or the content type rather than the payload; then
+`about` says which: "the API key" or "the content type"). The summary's `failing` counts what
+makes the command exit 1: plain payloads rejected, and generator scenarios whose payload did
+not get the verdict they expect (a malformed scenario rejected as expected is no failure);
+`expectations_met` and `not_about_payload` count the other generator scenarios.
 """
 
 from __future__ import annotations
@@ -133,6 +139,18 @@ class LineResult(NamedTuple):
     scenario: str | None = None
     expected_status: int | None = None
     meets_expectation: bool | None = None
+    #: For a generator scenario whose answer is decided by the request rather than the payload:
+    #: what it is about ("the API key", "the content type"); None otherwise.
+    about: str | None = None
+
+    @property
+    def fails_the_run(self) -> bool:
+        """Whether this result makes `nat-harness validate` exit 1: a plain payload that is
+        rejected, or a generator scenario whose payload does not get the verdict it expects
+        (a malformed scenario rejected as expected is no failure)."""
+        if self.expected_status is not None:
+            return self.meets_expectation is False
+        return not self.accepted
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -146,6 +164,7 @@ class LineResult(NamedTuple):
             "format": self.format.as_dict() if self.format else None,
             "expected_status": self.expected_status,
             "meets_expectation": self.meets_expectation,
+            "about": self.about,
         }
 
 
@@ -165,6 +184,12 @@ class ValidationSummary:
     by_format: Counter[str] = field(default_factory=Counter)
     expectation_mismatches: int = 0
     first_mismatch_lines: list[int] = field(default_factory=list)
+    #: Generator scenarios whose payload got the verdict they expect.
+    expectations_met: int = 0
+    #: Generator scenarios about the key or the content type, which a payload cannot decide.
+    not_about_payload: int = 0
+    #: Results that make the command exit 1 (`LineResult.fails_the_run`).
+    failing: int = 0
     #: The status Nat answers for each reason (a reason always comes with the same status).
     status_of_reason: dict[str, int | None] = field(default_factory=dict)
 
@@ -186,6 +211,11 @@ class ValidationSummary:
             self.expectation_mismatches += 1
             if len(self.first_mismatch_lines) < 10:
                 self.first_mismatch_lines.append(result.line)
+        elif result.meets_expectation:
+            self.expectations_met += 1
+        elif result.about is not None:
+            self.not_about_payload += 1
+        self.failing += result.fails_the_run
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -198,6 +228,9 @@ class ValidationSummary:
             "by_format": dict(self.by_format.most_common()),
             "expectation_mismatches": self.expectation_mismatches,
             "first_mismatch_lines": list(self.first_mismatch_lines),
+            "expectations_met": self.expectations_met,
+            "not_about_payload": self.not_about_payload,
+            "failing": self.failing,
         }
 
 
@@ -259,6 +292,8 @@ class _Case(NamedTuple):
     body: Any
     expected_status: int | None
     about_payload: bool
+    #: What the scenario is about when not its payload: "the API key", "the content type".
+    about: str | None = None
 
 
 def _is_generator_record(document: Any) -> bool:
@@ -290,6 +325,9 @@ def _generator_cases(document: dict[str, Any], line_length: int) -> list[_Case]:
             and (content_type is None or isinstance(content_type, str))
             and _about_payload(auth, content_type)
         )
+        about = None
+        if not about_payload:
+            about = "the content type" if auth in ("basic", "bearer") else "the API key"
         raw_body = scenario.get("raw_body")
         if isinstance(raw_body, str):
             body = parse_body(raw_body.encode("utf-8", errors="surrogateescape"))
@@ -299,7 +337,7 @@ def _generator_cases(document: dict[str, Any], line_length: int) -> list[_Case]:
                 body = parse_body(orjson.dumps(body))
         scenario_id = scenario.get("id")
         scenario_id = scenario_id if isinstance(scenario_id, str) else None
-        cases.append(_Case(scenario_id, body, expected, about_payload))
+        cases.append(_Case(scenario_id, body, expected, about_payload, about))
     return cases
 
 
@@ -330,6 +368,7 @@ def _judge_case(judge: _Judge, number: int, case: _Case, detail: Detail) -> Line
         case.scenario,
         case.expected_status,
         meets,
+        case.about if case.expected_status is not None else None,
     )
 
 

@@ -122,6 +122,19 @@ def description_precedence(sampler: Sampler, payload: dict[str, Any]) -> None:
     payload["event"] = sampler.event_name()
 
 
+def description_without_page_url(sampler: Sampler, payload: dict[str, Any]) -> None:
+    payload.pop("page", None)
+    payload["context"] = {"page": sampler.page()}
+    payload["url"] = sampler.url()
+    payload["event"] = sampler.event_name()
+
+
+def context_email_before_flat(sampler: Sampler, payload: dict[str, Any]) -> None:
+    email = payload["traits"].pop("email")
+    payload["context"] = {"traits": {"email": email}}
+    payload["email"] = sampler.person().email
+
+
 def relative_url(sampler: Sampler, payload: dict[str, Any]) -> None:
     payload["page"] = {"url": sampler.pick(sampler.pools.page_paths)}
     payload["event"] = sampler.event_name()
@@ -337,5 +350,32 @@ VARIANTS: tuple[Variant, ...] = (
         "edge/no-content-type",
         "No Content-Type at all: nothing declared, so the JSON body is read",
         _with(content_type=None),
+    ),
+    # The edges of the contract a destination is easily wrong about: in the catalogue only.
+    Variant(
+        "edge/offset-plus-14",
+        "00:30 at +14:00 (Kiribati) is 10:30 UTC the day before: the entry's day is the UTC one",
+        _edit(_local_time(0, 30, 14 * 60)),
+        weight=0,
+    ),
+    Variant(
+        "edge/offset-minus-12",
+        "23:30 at -12:00 is 11:30 UTC the next day: the entry's day is the UTC one",
+        _edit(_local_time(23, 30, -12 * 60)),
+        weight=0,
+    ),
+    Variant(
+        "edge/email-precedence-context-over-flat",
+        "No traits.email; context.traits.email and email differ: context.traits.email is the "
+        "contact",
+        _edit(context_email_before_flat),
+        weight=0,
+    ),
+    Variant(
+        "edge/description-without-page-url",
+        "context.page.url, url and event present, no page.url: context.page.url describes the "
+        "entry",
+        _edit(description_without_page_url),
+        weight=0,
     ),
 )

@@ -30,7 +30,7 @@ AUTH_ERROR_FIELD = "Authorization"
 
 def _verdict(request: Request, day_zone: tzinfo) -> Accepted | Rejected | None:
     """The rules' verdict on a request; None when the key is missing or wrong."""
-    if request.auth in ("none", "wrong"):
+    if request.auth in ("none", "wrong", "wrong-bearer"):
         return None
     payload = parse_body(request.body(), request.content_type)
     if isinstance(payload, Rejected):

@@ -421,4 +421,10 @@ VARIANTS: tuple[Variant, ...] = (
         "A valid identify without Authorization: 401",
         _with(auth="none"),
     ),
+    Variant(
+        "malformed/wrong-key-bearer",
+        "A valid identify with a wrong key as a Bearer token: 401",
+        _with(auth="wrong-bearer"),
+        weight=0,
+    ),
 )

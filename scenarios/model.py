@@ -14,8 +14,8 @@ import orjson
 __all__ = ["Auth", "Expect", "Outcome", "Request", "Scenario", "Sequence", "SequenceExpect"]
 
 #: How a request authenticates: the target's key as Basic (Segment's way) or Bearer, none, or a
-#: wrong key. The key itself is supplied by whoever sends the request.
-Auth = Literal["basic", "bearer", "none", "wrong"]
+#: wrong key as Basic or as Bearer. The key itself is supplied by whoever sends the request.
+Auth = Literal["basic", "bearer", "none", "wrong", "wrong-bearer"]
 #: What the destination does with a call: makes the day's entry, finds one already there, or
 #: refuses the call (any non-2xx status).
 Outcome = Literal["created", "deduplicated", "rejected"]

@@ -226,6 +226,23 @@ def computed_trait_out_of_order(sampler: Sampler) -> list[Request]:
     return [calls[2], calls[0], calls[1]]
 
 
+def deduplicated_call_sets_properties(sampler: Sampler) -> list[Request]:
+    """The day's second call is deduplicated, and still sets a newer value and a new trait."""
+    person = sampler.person()
+    first, second = _moments(sampler, _day(sampler), DAY_MS, 2)
+    plan, upgraded = sampler.rng.sample(("free", "trial", "pro", "business"), 2)
+    return [
+        _recommended(sampler, person.email, first, traits={"email": person.email, "plan": plan}),
+        Request(
+            {
+                "type": "identify",
+                "timestamp": sampler.iso(second),
+                "traits": {"email": person.email, "plan": upgraded, "seats": 3},
+            }
+        ),
+    ]
+
+
 def three_days(sampler: Sampler) -> list[Request]:
     person = sampler.person()
     start = _day(sampler)
@@ -292,6 +309,11 @@ _PLANS: tuple[_Plan, ...] = (
         "sequence/computed-trait-out-of-order",
         "Three computed-trait values arrive latest first: the latest timestamp's value wins",
         computed_trait_out_of_order,
+    ),
+    _Plan(
+        "sequence/deduplicated-call-sets-properties",
+        "The day's second call is deduplicated and still sets a newer value and a new trait",
+        deduplicated_call_sets_properties,
     ),
     _Plan(
         "sequence/three-days",

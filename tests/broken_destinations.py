@@ -1,9 +1,9 @@
-"""Small Nat destinations with exactly one defect each, to prove the harness catches it.
+"""Nat destinations with exactly one defect each, to prove the harness catches it.
 
-Each is a starlette app that answers through the reference's pure parts (`http_core.authorize`,
-`http_core.judge_segment`, the rules) and keeps its state in a plain in-memory store, so that a
-defect is one `if` away from correct behaviour. `Defect.NONE` is the control: it must pass
-every check, which shows that each failing run fails because of its one defect.
+Each is the independent destination (`tests/independent_destination.py`, written from the
+contract alone) with one method overridden, so a defect is one rule away from correct behaviour
+and nothing of the reference's rules or scenarios is in them: a wrong expectation of the harness
+shows up as a failure of `Defect.NONE`. `Defect.NONE` is the control: it must pass every check.
 """
 
 from __future__ import annotations
@@ -11,19 +11,14 @@ from __future__ import annotations
 import asyncio
 import enum
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from contextlib import suppress
+from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
 
-from reference_impl import http_core, rules
-from reference_impl.app import JSONResponse
-from reference_impl.rules import Accepted, Issue
+from tests.independent_destination import EMAIL_PLACES, IndependentNat, Refusal
 
 __all__ = ["Defect", "broken_destination"]
 
@@ -32,200 +27,405 @@ class Defect(enum.Enum):
     """One way to get the Nat contract wrong; the value is a readable test id."""
 
     NONE = "no-defect"
-    ACCEPTS_EVERYTHING = "accepts-everything"
+    # Calls the contract refuses
+    ACCEPTS_INVALID = "accepts-invalid-calls"
     MISSING_EMAIL_500 = "500-for-missing-email"
-    NO_DEDUPLICATION = "no-deduplication"
-    LOCAL_DAY = "dedup-by-local-day"
-    CASE_SENSITIVE_EMAIL = "dedup-by-case-sensitive-email"
-    CHECK_THEN_INSERT_RACE = "check-then-insert-race"
-    ALTERNATIVE_FORMATS_REJECTED = "alternative-formats-rejected"
-    AUTH_NOT_CHECKED = "auth-not-checked"
-    OTHER_TYPES_ACCEPTED = "other-types-accepted"
-    EVENT_IGNORED = "event-ignored-as-description"
     SERVER_TIME_FOR_MISSING_TIMESTAMP = "missing-timestamp-replaced-by-server-time"
+    TIMESTAMP_WITHOUT_ZONE_ACCEPTED = "timestamp-without-zone-read-as-utc"
+    OTHER_TYPES_ACCEPTED = "other-types-accepted"
+    OVERSIZED_500 = "500-above-32kb"
+    # Calls the contract accepts
+    ALTERNATIVE_FORMATS_REJECTED = "alternative-formats-rejected"
+    TYPE_CASE_SENSITIVE = "type-compared-case-sensitively"
+    OFFSET_REFUSED = "only-z-timestamps-accepted"
+    FRACTION_LIMITED = "at-most-3-fraction-digits"
+    OFFSET_OVER_12_REFUSED = "offsets-beyond-12-hours-refused"
+    NULL_EMAIL_INVALID = "null-email-counts-as-present"
+    URL_REFUSED = "unusable-url-refused"
+    SIZE_LIMIT_32KB = "413-from-32kb"
+    STORES_NOTHING = "200-and-stores-nothing"
+    # Which contact and day
+    FLAT_EMAIL_FIRST = "top-level-email-first"
+    FLAT_EMAIL_BEFORE_CONTEXT = "top-level-email-before-context-traits"
+    NO_TRIM = "email-not-trimmed"
+    CASE_SENSITIVE_EMAIL = "dedup-by-case-sensitive-email"
+    OFFSET_SIGN_INVERTED = "offset-sign-inverted"
+    LOCAL_DAY = "dedup-by-local-day"
+    # The description
+    EVENT_IGNORED = "event-ignored-as-description"
+    EVENT_FIRST = "event-before-the-urls"
+    URL_BEFORE_CONTEXT_URL = "url-before-context-page-url"
+    URL_NOT_VALIDATED = "any-url-describes"
+    LAST_DESCRIPTION_KEPT = "last-description-of-the-day-kept"
+    # One entry per day, retries, properties
+    NO_DEDUPLICATION = "no-deduplication"
+    CHECK_THEN_INSERT_RACE = "check-then-insert-race"
+    REPLAY_ADDS_ENTRY = "retry-on-another-day-adds-an-entry"
+    REPLAY_CHANGES_PROPERTIES = "retry-changes-properties"
+    DEDUPLICATED_TRAITS_DROPPED = "traits-of-deduplicated-calls-dropped"
+    FALSE_DROPPED = "false-trait-values-dropped"
+    LATEST_ARRIVAL_WINS = "latest-arrival-wins-not-latest-timestamp"
+    # Auth and time
+    AUTH_NOT_CHECKED = "auth-not-checked"
+    REFUSED_YET_STORED = "wrong-key-answered-401-yet-stored"
+    ANY_BEARER_ACCEPTED = "any-bearer-token-accepted"
     SLOW_ANSWER = "answer-slower-than-timeout"
-    #: Only SHOULD-level: error bodies carry a message but no `errors` list naming the field.
+    # Only SHOULD-level
     ERRORS_WITHOUT_FIELDS = "errors-without-field-list"
+    BEARER_REFUSED = "bearer-key-refused"
 
 
-#: How long the race defect waits between looking for the day's entry and inserting it (the
-#: await of an async database call, say): long enough for a burst to interleave.
-RACE_WINDOW_S = 0.02
-_OFFSET = re.compile(r"(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
+#: How long the race defect waits, at most, for a second call of the same contact and day to
+#: reach the same point (the await of an async database call, say).
+RACE_WINDOW_S = 1.0
 
 
-@dataclass
-class _Memory:
-    """Timeline entries, user properties and answered messageIds, in plain dicts."""
-
-    entries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    properties: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    next_id: int = 1
-
-    def find(self, contact: str, day: str) -> dict[str, Any] | None:
-        return next((e for e in self.entries.get(contact, []) if e["day"] == day), None)
-
-    def insert(self, event: Accepted, contact: str, day: str) -> dict[str, Any]:
-        entry = {
-            "id": self.next_id,
-            "day": day,
-            "occurred_at": event.occurred_at.isoformat(),
-            "description": event.description,
-            "description_source": event.description_source,
-            "message_id": event.message_id,
-        }
-        self.next_id += 1
-        self.entries.setdefault(contact, []).append(entry)
-        return entry
-
-    def keep_traits(self, event: Accepted, contact: str) -> None:
-        held = self.properties.setdefault(contact, {})
-        set_at = event.occurred_at.isoformat()
-        for name, value in event.traits.items():
-            if name not in held or set_at >= held[name]["set_at"]:
-                held[name] = {"value": value, "set_at": set_at}
+class _AcceptsInvalid(IndependentNat):
+    def refused(self, refusal: Refusal) -> Response:
+        if refusal.status == 401:
+            return refusal.answer()
+        return JSONResponse({"outcome": "created", "warnings": []})
 
 
-def _error(status: int, field_name: str, code: str, message: str) -> JSONResponse:
-    answer = http_core.error_answer(status, Issue(field_name, code, message))
-    return JSONResponse(answer.body, answer.status)
+class _MissingEmail500(IndependentNat):
+    def missing_email(self) -> tuple[str, str]:
+        raise Refusal(500, "server", "internal_error", "KeyError: 'email'")
 
 
-def _rewrite(defect: Defect, body: bytes) -> bytes | JSONResponse:
-    """The body as a defect that edits the message before the rules see it would have it."""
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body
-    if not isinstance(payload, dict):
-        return body
-    if defect is Defect.ALTERNATIVE_FORMATS_REJECTED:
-        traits = payload.get("traits")
-        if not (isinstance(traits, dict) and traits.get("email")):
-            return _error(400, "traits.email", "missing", "Missing traits.email")
-    if defect is Defect.OTHER_TYPES_ACCEPTED and isinstance(payload.get("type"), str):
-        payload["type"] = "identify"
-    if defect is Defect.EVENT_IGNORED:
-        payload.pop("event", None)
-    if defect is Defect.SERVER_TIME_FOR_MISSING_TIMESTAMP and payload.get("timestamp") is None:
-        payload["timestamp"] = datetime.now(UTC).isoformat()
-    return orjson.dumps(payload)
+class _ServerTime(IndependentNat):
+    def moment_of(self, value: Any) -> datetime:
+        return datetime.now(UTC) if value is None else super().moment_of(value)
 
 
-def _contact_and_day(defect: Defect, event: Accepted, body: bytes) -> tuple[str, str]:
-    """Which (contact, day) the event counts for: the contract's, or the defect's."""
-    contact, day = event.contact_key, event.day.isoformat()
-    payload = orjson.loads(body)
-    if defect is Defect.CASE_SENSITIVE_EMAIL:
-        email: Any = payload
-        for key in event.email_field.split("."):
-            email = email[key]
-        contact = email.strip()
-    if defect is Defect.LOCAL_DAY:
-        # The wall-clock day in the sender's own offset, not the UTC day.
-        offset = _OFFSET.search(payload["timestamp"])
-        shift = timedelta(0)
-        if offset is not None:
-            sign = -1 if offset["sign"] == "-" else 1
-            shift = sign * timedelta(hours=int(offset["hours"]), minutes=int(offset["minutes"]))
-        day = (event.occurred_at + shift).date().isoformat()
-    return contact, day
+class _NoZoneIsUtc(IndependentNat):
+    def parse_timestamp(self, value: str) -> datetime | None:
+        moment = super().parse_timestamp(value)
+        if moment is None and value[4:5] == "-" and "T" in value.upper():
+            try:
+                return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            except ValueError:
+                return None
+        return moment
+
+
+class _OtherTypes(IndependentNat):
+    def is_identify(self, value: str) -> bool:
+        return True
+
+
+class _Oversized500(IndependentNat):
+    """A 32 KB buffer that fails on a larger body instead of refusing it."""
+
+    def decode(self, body: bytes, content_type: str | None) -> dict[str, Any]:
+        if len(body) > 32 * 1024:
+            raise Refusal(500, "server", "internal_error", "body too large for the buffer")
+        return super().decode(body, content_type)
+
+
+class _OnlyRecommended(IndependentNat):
+    def email_places(self) -> tuple[tuple[str, ...], ...]:
+        return (("traits", "email"),)
+
+    def missing_email(self) -> tuple[str, str]:
+        raise Refusal(400, "traits.email", "missing", "Missing traits.email")
+
+
+class _TypeCase(IndependentNat):
+    def is_identify(self, value: str) -> bool:
+        return value == "identify"
+
+
+class _OnlyZ(IndependentNat):
+    def zone(self, sign: str, hours: int, minutes: int) -> Any:
+        return None
+
+
+class _ThreeDigits(IndependentNat):
+    def parse_timestamp(self, value: str) -> datetime | None:
+        fraction = re.match(r".{19}\.([0-9]*)", value)
+        if fraction is not None and len(fraction[1]) > 3:
+            return None  # milliseconds at most, as JavaScript writes them
+        return super().parse_timestamp(value)
+
+
+class _TwelveHours(IndependentNat):
+    def zone(self, sign: str, hours: int, minutes: int) -> Any:
+        return None if hours > 12 else super().zone(sign, hours, minutes)
+
+
+class _NullIsAnEmail(IndependentNat):
+    def absent(self, value: Any) -> bool:
+        return False if value is None else super().absent(value)
+
+    def contact_of(self, payload: dict[str, Any]) -> tuple[str, str]:
+        # A null is looked at as an email only where a place holds the key at all.
+        for place in self.email_places():
+            parent = self.part(payload, place[:-1]) if len(place) > 1 else payload
+            if parent is not None and place[-1] in parent:
+                value = parent[place[-1]]
+                name = ".".join(place)
+                problem = self.email_problem(value)
+                if problem is not None:
+                    raise Refusal(400, name, "invalid", f"{name} {problem}")
+                return name, self.contact_key(value)
+        return self.missing_email()
+
+
+class _UrlRefused(IndependentNat):
+    def describe(self, payload: dict[str, Any]) -> tuple[str, list[Any]]:
+        description, warnings = super().describe(payload)
+        if warnings:
+            field = str(warnings[0]).split(" ")[0]  # "page.url ignored: ..."
+            raise Refusal(400, field, "invalid_url", f"Bad URL: {warnings[0]}")
+        return description, warnings
+
+
+class _Limit32(IndependentNat):
+    def limit_bytes(self) -> int:
+        return 32 * 1024 - 1  # refuses at exactly 32 KB
+
+
+class _StoresNothing(IndependentNat):
+    def create_entry(self, contact: str, day: str, description: str) -> dict[str, Any]:
+        return {"id": "e0", "day": day, "description": description}
+
+    def keep_traits(
+        self, contact: str, traits: dict[str, Any], moment: datetime, *, deduplicated: bool
+    ) -> None:
+        pass
+
+
+class _FlatFirst(IndependentNat):
+    def email_places(self) -> tuple[tuple[str, ...], ...]:
+        return (EMAIL_PLACES[2], EMAIL_PLACES[0], EMAIL_PLACES[1])
+
+
+class _FlatBeforeContext(IndependentNat):
+    def email_places(self) -> tuple[tuple[str, ...], ...]:
+        return (EMAIL_PLACES[0], EMAIL_PLACES[2], EMAIL_PLACES[1])
+
+
+class _NoTrim(IndependentNat):
+    def contact_key(self, email: str) -> str:
+        return email.lower()
+
+
+class _CaseSensitive(IndependentNat):
+    def contact_key(self, email: str) -> str:
+        return email.strip()
+
+
+class _SignInverted(IndependentNat):
+    def zone(self, sign: str, hours: int, minutes: int) -> Any:
+        return super().zone("+" if sign == "-" else "-", hours, minutes)
+
+
+class _LocalDay(IndependentNat):
+    def day_of(self, moment: datetime, payload: dict[str, Any]) -> str:
+        return str(payload["timestamp"])[:10]  # the date as the sender wrote it
+
+
+class _EventIgnored(IndependentNat):
+    def describe(self, payload: dict[str, Any]) -> tuple[str, list[Any]]:
+        return super().describe({key: value for key, value in payload.items() if key != "event"})
+
+
+class _EventFirst(IndependentNat):
+    def describe(self, payload: dict[str, Any]) -> tuple[str, list[Any]]:
+        event = payload.get("event")
+        if isinstance(event, str) and event.strip():
+            return event, []
+        return super().describe(payload)
+
+
+class _UrlBeforeContextUrl(IndependentNat):
+    def url_places(self) -> tuple[tuple[str, ...], ...]:
+        return (("page", "url"), ("url",), ("context", "page", "url"))
+
+
+class _AnyUrl(IndependentNat):
+    def usable_url(self, value: Any) -> bool:
+        return isinstance(value, str) and bool(value)
+
+
+class _LastDescription(IndependentNat):
+    def seen_again(self, entry: dict[str, Any], description: str) -> None:
+        entry["description"] = description
+
+
+class _NoDedup(IndependentNat):
+    def find_entry(self, contact: str, day: str) -> dict[str, Any] | None:
+        return None
+
+
+class _Race(IndependentNat):
+    """Looks for the day's entry, awaits (a database call), then inserts without looking again."""
+
+    def __init__(self, api_key: str) -> None:
+        super().__init__(api_key)
+        self._arrived: dict[tuple[str, str], asyncio.Event] = {}
+
+    async def between_look_and_write(self, contact: str, day: str) -> None:
+        key = (contact, day)
+        if key in self._arrived:
+            self._arrived[key].set()  # a second call got here too: both insert
+            return
+        self._arrived[key] = asyncio.Event()
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._arrived[key].wait(), RACE_WINDOW_S)
+
+
+class _ReplayAddsEntry(IndependentNat):
+    def replay(
+        self,
+        first: dict[str, Any],
+        contact: str,
+        day: str,
+        moment: datetime,
+        traits: dict[str, Any],
+    ) -> dict[str, Any]:
+        if self.find_entry(contact, day) is None:
+            self.create_entry(contact, day, "retried")
+        return super().replay(first, contact, day, moment, traits)
+
+
+class _ReplayChangesProperties(IndependentNat):
+    def replay(
+        self,
+        first: dict[str, Any],
+        contact: str,
+        day: str,
+        moment: datetime,
+        traits: dict[str, Any],
+    ) -> dict[str, Any]:
+        self.keep_traits(contact, traits, moment, deduplicated=True)
+        return super().replay(first, contact, day, moment, traits)
+
+
+class _DeduplicatedTraitsDropped(IndependentNat):
+    def keep_traits(
+        self, contact: str, traits: dict[str, Any], moment: datetime, *, deduplicated: bool
+    ) -> None:
+        if not deduplicated:
+            super().keep_traits(contact, traits, moment, deduplicated=deduplicated)
+
+
+class _FalseDropped(IndependentNat):
+    def keep_traits(
+        self, contact: str, traits: dict[str, Any], moment: datetime, *, deduplicated: bool
+    ) -> None:
+        kept = {name: value for name, value in traits.items() if value is not False}
+        super().keep_traits(contact, kept, moment, deduplicated=deduplicated)
+
+
+class _LatestArrivalWins(IndependentNat):
+    def keep_traits(
+        self, contact: str, traits: dict[str, Any], moment: datetime, *, deduplicated: bool
+    ) -> None:
+        held = self.state.properties.setdefault(contact, {})
+        for name, value in traits.items():
+            super().keep_traits(contact, {name: value}, moment, deduplicated=deduplicated)
+            held[name].value = value  # whatever came last
+
+
+class _AuthNotChecked(IndependentNat):
+    def authorize(self, headers: Any) -> None:
+        pass
+
+
+class _RefusedYetStored(IndependentNat):
+    """Checks the key only after storing the call: 401, and the contact is written anyway."""
+
+    async def _segment(self, request: Any) -> Response:
+        try:
+            self.authorize(request.headers)
+        except Refusal as refusal:
+            try:
+                payload = self.decode(await request.body(), request.headers.get("content-type"))
+                await self.accept(payload)
+            except Refusal:
+                pass
+            return refusal.answer()
+        return await super()._segment(request)
+
+
+class _AnyBearer(IndependentNat):
+    def authorize(self, headers: Any) -> None:
+        if headers.get("authorization", "").lower().startswith("bearer "):
+            return
+        super().authorize(headers)
+
+
+class _Slow(IndependentNat):
+    """Slow at one kind of call (those with an `event`), as a cold path would be."""
+
+    slow_seconds = 1.0
+
+    async def accept(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if "event" in payload:
+            await asyncio.sleep(self.slow_seconds)
+        return await super().accept(payload)
+
+
+class _ErrorsWithoutFields(IndependentNat):
+    def refused(self, refusal: Refusal) -> Response:
+        return JSONResponse({"message": refusal.message}, refusal.status)
+
+
+class _BearerRefused(IndependentNat):
+    def key_in(self, authorization: str) -> str | None:
+        if authorization.lower().startswith("bearer"):
+            return None
+        return super().key_in(authorization)
+
+
+_DESTINATIONS: dict[Defect, type[IndependentNat]] = {
+    Defect.NONE: IndependentNat,
+    Defect.ACCEPTS_INVALID: _AcceptsInvalid,
+    Defect.MISSING_EMAIL_500: _MissingEmail500,
+    Defect.SERVER_TIME_FOR_MISSING_TIMESTAMP: _ServerTime,
+    Defect.TIMESTAMP_WITHOUT_ZONE_ACCEPTED: _NoZoneIsUtc,
+    Defect.OTHER_TYPES_ACCEPTED: _OtherTypes,
+    Defect.OVERSIZED_500: _Oversized500,
+    Defect.ALTERNATIVE_FORMATS_REJECTED: _OnlyRecommended,
+    Defect.TYPE_CASE_SENSITIVE: _TypeCase,
+    Defect.OFFSET_REFUSED: _OnlyZ,
+    Defect.FRACTION_LIMITED: _ThreeDigits,
+    Defect.OFFSET_OVER_12_REFUSED: _TwelveHours,
+    Defect.NULL_EMAIL_INVALID: _NullIsAnEmail,
+    Defect.URL_REFUSED: _UrlRefused,
+    Defect.SIZE_LIMIT_32KB: _Limit32,
+    Defect.STORES_NOTHING: _StoresNothing,
+    Defect.FLAT_EMAIL_FIRST: _FlatFirst,
+    Defect.FLAT_EMAIL_BEFORE_CONTEXT: _FlatBeforeContext,
+    Defect.NO_TRIM: _NoTrim,
+    Defect.CASE_SENSITIVE_EMAIL: _CaseSensitive,
+    Defect.OFFSET_SIGN_INVERTED: _SignInverted,
+    Defect.LOCAL_DAY: _LocalDay,
+    Defect.EVENT_IGNORED: _EventIgnored,
+    Defect.EVENT_FIRST: _EventFirst,
+    Defect.URL_BEFORE_CONTEXT_URL: _UrlBeforeContextUrl,
+    Defect.URL_NOT_VALIDATED: _AnyUrl,
+    Defect.LAST_DESCRIPTION_KEPT: _LastDescription,
+    Defect.NO_DEDUPLICATION: _NoDedup,
+    Defect.CHECK_THEN_INSERT_RACE: _Race,
+    Defect.REPLAY_ADDS_ENTRY: _ReplayAddsEntry,
+    Defect.REPLAY_CHANGES_PROPERTIES: _ReplayChangesProperties,
+    Defect.DEDUPLICATED_TRAITS_DROPPED: _DeduplicatedTraitsDropped,
+    Defect.FALSE_DROPPED: _FalseDropped,
+    Defect.LATEST_ARRIVAL_WINS: _LatestArrivalWins,
+    Defect.AUTH_NOT_CHECKED: _AuthNotChecked,
+    Defect.REFUSED_YET_STORED: _RefusedYetStored,
+    Defect.ANY_BEARER_ACCEPTED: _AnyBearer,
+    Defect.SLOW_ANSWER: _Slow,
+    Defect.ERRORS_WITHOUT_FIELDS: _ErrorsWithoutFields,
+    Defect.BEARER_REFUSED: _BearerRefused,
+}
 
 
 def broken_destination(defect: Defect, api_key: str, *, slow_seconds: float = 1.0) -> Starlette:
-    """A destination that gets the contract right except for `defect`."""
-    memory = _Memory()
-    slow_answers = [1 if defect is Defect.SLOW_ANSWER else 0]  # a cold start: one late answer
-
-    def key_of(email: str) -> str:
-        return (
-            email.strip() if defect is Defect.CASE_SENSITIVE_EMAIL else rules.contact_key_of(email)
-        )
-
-    async def segment(request: Request) -> Response:
-        if defect is not Defect.AUTH_NOT_CHECKED:
-            denied = http_core.authorize(request.headers, api_key)
-            if denied is not None:
-                return JSONResponse(denied.body, denied.status)
-        if slow_answers[0]:
-            slow_answers[0] -= 1
-            await asyncio.sleep(slow_seconds)
-        body = await request.body()
-        rewritten = _rewrite(defect, body)
-        if isinstance(rewritten, Response):
-            return rewritten
-        verdict = http_core.judge_segment(rewritten, request.headers.get("content-type"))
-        if isinstance(verdict, http_core.Answer):
-            if defect is Defect.ACCEPTS_EVERYTHING:
-                return JSONResponse({"outcome": "created", "warnings": []})
-            missing_email = any(
-                error["field"] == "traits.email" and error["code"] == "missing"
-                for error in verdict.body["errors"]
-            )
-            if defect is Defect.MISSING_EMAIL_500 and missing_email:
-                return _error(500, "server", "internal_error", "KeyError: 'email'")
-            if defect is Defect.ERRORS_WITHOUT_FIELDS:
-                return JSONResponse({"message": verdict.body["message"]}, verdict.status)
-            return JSONResponse(verdict.body, verdict.status)
-        return JSONResponse(await record(verdict, rewritten))
-
-    async def record(event: Accepted, body: bytes) -> dict[str, Any]:
-        if event.message_id is not None and event.message_id in memory.answers:
-            return {**memory.answers[event.message_id], "replayed": True}
-        contact, day = _contact_and_day(defect, event, body)
-        entry = memory.find(contact, day)
-        if defect is Defect.CHECK_THEN_INSERT_RACE:
-            await asyncio.sleep(RACE_WINDOW_S)
-        if entry is None or defect is Defect.NO_DEDUPLICATION:
-            outcome, entry = "created", memory.insert(event, contact, day)
-        else:
-            outcome = "deduplicated"
-        memory.keep_traits(event, contact)
-        answer = {
-            "outcome": outcome,
-            "contact": contact,
-            "entry_id": entry["id"],
-            "day": day,
-            "description": entry["description"],
-            "description_source": entry["description_source"],
-            "message_id": event.message_id,
-            "replayed": False,
-            "warnings": [warning.as_dict() for warning in event.warnings],
-        }
-        if event.message_id is not None:
-            memory.answers[event.message_id] = answer
-        return answer
-
-    async def timeline(request: Request) -> Response:
-        denied = http_core.authorize(request.headers, api_key)
-        if denied is not None:
-            return JSONResponse(denied.body, denied.status)
-        contact = key_of(request.path_params["email"])
-        if contact not in memory.entries:
-            return _error(404, "email", "unknown_contact", f"No contact {contact!r}")
-        entries = sorted(memory.entries[contact], key=lambda entry: (entry["day"], entry["id"]))
-        return JSONResponse({"contact": contact, "entries": entries})
-
-    async def contact(request: Request) -> Response:
-        denied = http_core.authorize(request.headers, api_key)
-        if denied is not None:
-            return JSONResponse(denied.body, denied.status)
-        key = key_of(request.path_params["email"])
-        if key not in memory.entries:
-            return _error(404, "email", "unknown_contact", f"No contact {key!r}")
-        return JSONResponse(
-            {
-                "contact": key,
-                "properties": memory.properties.get(key, {}),
-                "entries": len(memory.entries[key]),
-            }
-        )
-
-    return Starlette(
-        routes=[
-            Route("/segment", segment, methods=["POST"]),
-            Route("/contacts/{email:path}/timeline", timeline, methods=["GET"]),
-            Route("/contacts/{email:path}", contact, methods=["GET"]),
-        ]
-    )
+    """A destination that keeps the contract except for `defect` (none for `Defect.NONE`)."""
+    destination = _DESTINATIONS[defect](api_key)
+    if isinstance(destination, _Slow):
+        destination.slow_seconds = slow_seconds
+    return destination.app

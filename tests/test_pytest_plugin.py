@@ -20,6 +20,8 @@ import harness.runner
 import harness.simulator
 import scenarios
 from reference_impl import Store, create_app, running_server
+from tests.broken_destinations import Defect, broken_destination
+from tests.test_preflight import HangsAfter
 
 # Imported here so that pytester's in-process runs, which forget the modules they import, find
 # them already loaded instead of importing (and building the schemas and pools) again each run.
@@ -113,24 +115,35 @@ def test_the_reference_destination_passes_the_contract(
     result.stdout.fnmatch_lines([f"nat-harness: contract against {reference_url}/segment (seed 0*"])
 
 
-def test_a_destination_that_accepts_everything_fails_with_readable_ids(
+def test_a_target_that_answers_everything_alike_stops_the_run_with_one_message(
+    pytester: pytest.Pytester, plugin: tuple[str, ...]
+) -> None:
+    with running_server(_accepts_everything()) as url:
+        result = _contract(pytester, plugin, url, "-k", "recommended")
+    assert result.ret == 2
+    result.stdout.fnmatch_lines(["*nat-harness: the target answers every call the same way*"])
+    assert "failed" not in result.parseoutcomes()
+
+
+def test_a_destination_that_accepts_malformed_calls_fails_with_readable_ids(
     pytester: pytest.Pytester,
     plugin: tuple[str, ...],
 ) -> None:
-    with running_server(_accepts_everything()) as url:
+    with running_server(broken_destination(Defect.ACCEPTS_INVALID, KEY)) as url:
         result = _contract(
-            pytester, plugin, url, "-k", "malformed_call_is_rejected_4xx", "--nat-probe=none"
+            pytester, plugin, url, "-k", "invalid_call_is_not_accepted", "--nat-probe=none"
         )
     assert result.ret == 1
     failed = [line for line in result.outlines if line.startswith("FAILED nat::")]
     assert len(failed) == result.parseoutcomes()["failed"] > 10
     result.stdout.fnmatch_lines(
-        ["*_ nat::malformed/missing-email::malformed_call_is_rejected_4xx _*"]
+        ["*_ nat::malformed/missing-email::invalid_call_is_not_accepted _*"]
     )
     text = result.stdout.str()
-    assert "malformed_call_is_rejected_4xx (MUST, rejection) failed on malformed/missing-email" in (
-        text
-    )
+    assert (
+        "invalid_call_is_not_accepted (MUST, rejection, CONTRACT B.3 (Email)) failed on "
+        "malformed/missing-email"
+    ) in text
     assert "curl -sS -i" in text and "$NAT_API_KEY" in text and KEY not in text
     assert "HTTP 200" in text
 
@@ -160,7 +173,10 @@ def test_items_can_be_chosen_by_marker_level_and_family(
     chosen = [line for line in result.outlines if "::" in line]
     assert len(chosen) > 3
     assert all(ITEM_ID.match(line) for line in chosen), chosen
-    assert all(line.endswith("::success_answer_matches_contract") for line in chosen)
+    assert {line.rpartition("::")[2] for line in chosen} == {
+        "success_answer_matches_contract",
+        "accepted_variant_is_answered_2xx",
+    }
 
 
 def test_a_target_without_a_key_is_a_usage_error(
@@ -190,6 +206,21 @@ def test_an_unreachable_target_stops_the_run_with_one_message(
     assert result.ret == 2
     result.stdout.fnmatch_lines([f"*nat-harness: cannot reach the target {url}/segment*"])
     assert "failed" not in result.parseoutcomes()
+
+
+def test_a_target_that_stops_answering_stops_the_session_saying_how_far_it_got(
+    pytester: pytest.Pytester, plugin: tuple[str, ...], tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "hang.db")
+    hanging = HangsAfter(store, count=20, api_key=KEY)
+    with running_server(hanging) as url:  # type: ignore[arg-type]
+        try:
+            result = _contract(pytester, plugin, url, "--nat-timeout", "0.2")
+        finally:
+            hanging.release()
+    store.close()
+    assert result.ret == 2
+    result.stdout.fnmatch_lines(["*nat-harness: the target stopped answering after *"])
 
 
 def test_the_nat_simulator_fixture(pytester: pytest.Pytester, plugin: tuple[str, ...]) -> None:

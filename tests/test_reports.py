@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 from rich.console import Console
+from starlette.responses import JSONResponse, Response
 
 from harness.config import RunConfig
 from harness.errors import HarnessError
@@ -31,7 +32,7 @@ from harness.reports import (
 from harness.runner import load_subjects, run
 from reference_impl import running_server
 from scenarios.model import Scenario, Sequence
-from tests.broken_destinations import Defect, broken_destination
+from tests.independent_destination import IndependentNat, Refusal
 
 API_KEY = "report-key"
 SEED = 21
@@ -43,10 +44,19 @@ def subjects() -> list[Scenario | Sequence]:
     return list(load_subjects(SEED))
 
 
+class _FailsAndWarns(IndependentNat):
+    """Answers 500 for a missing email (a MUST) and error bodies without `errors` (a SHOULD)."""
+
+    def missing_email(self) -> tuple[str, str]:
+        raise Refusal(500, "server", "internal_error", "KeyError: 'email'")
+
+    def refused(self, refusal: Refusal) -> Response:
+        return JSONResponse({"message": refusal.message}, refusal.status)
+
+
 @pytest.fixture(scope="module")
 def failing_url() -> Iterator[str]:
-    """A destination that answers 500 for a missing email (and so also misses the field)."""
-    with running_server(broken_destination(Defect.MISSING_EMAIL_500, API_KEY)) as url:
+    with running_server(_FailsAndWarns(API_KEY).app) as url:
         yield url
 
 
@@ -69,7 +79,7 @@ def no_probe(failing_url: str, subjects: list[Any]) -> RunReport:
 
 
 def _json(report: RunReport, tmp_path: Path) -> dict[str, Any]:
-    path = tmp_path / "out" / "report.json"
+    path = tmp_path / "report.json"
     write_json(report, path)
     return orjson.loads(path.read_bytes())
 
@@ -89,7 +99,7 @@ def test_the_json_report_has_the_versioned_layout_and_agrees_with_the_run(
     assert document["summary"]["exit_code"] == 1 and document["summary"]["failed"] > 0
     per_check = Counter((r["check"], r["outcome"]) for r in document["results"])
     for check in document["checks"]:
-        assert set(check) == {"id", "level", "family", "summary", "counts"}
+        assert set(check) == {"id", "level", "clauses", "family", "summary", "counts"}
         assert all(per_check[(check["id"], o)] == n for o, n in check["counts"].items())
 
 
@@ -98,9 +108,10 @@ def test_a_json_failure_says_what_was_sent_received_and_expected(
 ) -> None:
     results = _json(failing, tmp_path)["results"]
     failed = [r for r in results if r["outcome"] == "failed"]
-    assert {r["check"] for r in failed} == {"malformed_call_is_rejected_4xx"}
+    assert {r["check"] for r in failed} == {"client_mistake_is_not_retried"}
     assert {r["subject"] for r in failed} >= {"malformed/missing-email"}
     for result in failed:
+        assert (result["clause"], result["clause_title"]) == ("B.13", "Every answer is JSON")
         assert result["failure"]["sent"].startswith("curl ")
         assert result["failure"]["received"].startswith("HTTP 500")
         assert "four hours" in result["failure"]["expected"]
@@ -138,7 +149,9 @@ def test_junit_counts_match_the_run_and_failures_carry_the_curl_line(
     for case in failures:
         text = case.findtext("failure") or ""
         assert "sent:\ncurl " in text and "received:\nHTTP 500" in text
-        assert case.get("classname", "").endswith(".malformed_call_is_rejected_4xx")
+        assert "contract: B.13 (Every answer is JSON)" in text
+        assert (case.find("failure").get("message") or "").startswith("CONTRACT B.13: ")  # type: ignore[union-attr]
+        assert case.get("classname", "").endswith(".client_mistake_is_not_retried")
     warned = [case for case in cases if case.find("system-out") is not None]
     assert len(warned) == counts["warned"] > 0
 
@@ -152,7 +165,9 @@ def test_junit_under_strict_makes_warnings_failures_and_marks_skips(
     assert int(root.get("failures", "")) == counts["failed"] + counts["warned"]
     skipped = root.findall("testsuite/testcase/skipped")
     assert len(skipped) == counts["skipped"]
-    assert all("no probe" in (element.get("message") or "") for element in skipped)
+    reasons = {element.get("message") or "" for element in skipped}
+    assert "no probe: the destination's state cannot be read back" in reasons
+    assert all("no probe" in reason or ", see " in reason for reason in reasons)
 
 
 # -- console -------------------------------------------------------------------------------------
@@ -171,11 +186,26 @@ def test_the_console_shows_every_check_the_failures_in_full_and_how_to_repeat(
     text = _console_text(failing)
     for check in failing.started.checks:
         assert check.id in text
-    assert "FAILED malformed_call_is_rejected_4xx (MUST) on malformed/missing-email" in text
-    assert re.search(r"sent: +curl -sS -i", text) and re.search(r"received: +HTTP 500", text)
-    assert "WARNING error_names_the_field (SHOULD)" in text
+    assert (
+        "FAILED client_mistake_is_not_retried (MUST, CONTRACT B.13 (Every answer is JSON)) "
+        "on malformed/missing-email"
+    ) in text
+    assert re.search(r"  sent:\n    curl -sS -i", text)
+    assert re.search(r"  received:\n    HTTP 500", text)
+    assert "WARNING error_names_the_field (SHOULD, CONTRACT B.10 (Success body))" in text
     assert f"seed {SEED}" in text and f"--seed {SEED}" in text
     assert text.rstrip().splitlines()[-2].startswith("FAILED:")
+
+
+def test_curl_lines_are_printed_whole_on_one_line_even_on_a_narrow_console(
+    failing: RunReport,
+) -> None:
+    console = Console(record=True, width=60, color_system=None)
+    render_console(failing, console)
+    text = console.export_text()
+    failure = next(result.failure for result in failing.results if result.failure is not None)
+    assert failure is not None and len(failure.sent) > 60
+    assert f"    {failure.sent}\n" in text  # the whole line, as the report has it
 
 
 def test_the_console_lists_skip_reasons(no_probe: RunReport) -> None:

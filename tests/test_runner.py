@@ -30,6 +30,7 @@ from harness.runner import (
     isolate,
     plan,
     run,
+    verdict_of,
 )
 from harness.target import Destination, poll
 from reference_impl import MAX_BODY_BYTES, Store, create_app, running_server
@@ -158,7 +159,7 @@ def _result(outcome: str, level: str = "MUST") -> CheckResult:
         (["passed", "warned"], False, 0),
         (["passed", "warned"], True, 1),
         (["passed", "failed"], False, 1),
-        (["error"], False, 1),
+        (["passed", "error"], False, 3),
     ],
     ids=["passed", "warning", "warning-strict", "failure", "crashed-check"],
 )
@@ -166,6 +167,18 @@ def test_the_exit_code_fails_on_must_failures_and_on_warnings_when_strict(
     outcomes: list[str], strict: bool, code: int
 ) -> None:
     assert exit_code_of([_result(outcome) for outcome in outcomes], strict=strict) == code
+
+
+def test_a_run_that_judged_nothing_or_no_must_check_does_not_pass() -> None:
+    code, note = verdict_of([_result("skipped"), _result("skipped", "SHOULD")], strict=False)
+    assert code == 1 and note.startswith("nothing was judged: all 2 results were skipped")
+    musts_skipped = [_result("skipped"), _result("passed", "SHOULD")]
+    code, note = verdict_of(musts_skipped, strict=False)
+    assert code == 1 and note.startswith("no MUST check could be judged")
+    # Only SHOULD checks selected, and judged: nothing of a MUST was planned to skip.
+    assert verdict_of([_result("passed", "SHOULD")], strict=False) == (0, "")
+    code, note = verdict_of([_result("error")], strict=False)
+    assert code == 3 and "bug in nat-harness" in note
 
 
 def test_a_bare_origin_targets_segment_and_the_probe_sits_next_to_it() -> None:
@@ -266,9 +279,11 @@ def test_without_a_probe_read_back_checks_are_skipped_never_passed(reference_tar
     config = RunConfig(target=reference_target, api_key=API_KEY, seed=1, probe="none")
     results = [event for event in run(config, subjects=SUBJECTS) if isinstance(event, CheckResult)]
     read_back = {
+        "accepted_call_is_stored",
         "description_follows_precedence",
         "one_entry_per_contact_per_day",
         "concurrent_duplicates_make_one_entry",
+        "retried_message_id_is_replayed",
         "latest_trait_value_wins",
     }
     judged = {result.check_id: set() for result in results}
@@ -278,6 +293,19 @@ def test_without_a_probe_read_back_checks_are_skipped_never_passed(reference_tar
         assert judged[check_id] == {"skipped"}, check_id
     assert all("no probe" in r.reason for r in results if r.check_id in read_back)
     assert judged["accepted_call_is_answered_2xx"] == {"passed"}
+
+
+def test_a_run_whose_must_checks_all_need_the_probe_fails_without_one(
+    reference_target: str,
+) -> None:
+    config = RunConfig(
+        target=reference_target, api_key=API_KEY, seed=1, probe="none", select=("dedup",)
+    )
+    *_, finished = run(config, subjects=SUBJECTS)
+    assert isinstance(finished, RunFinished)
+    assert finished.summary.counts["skipped"] > 0 and finished.summary.counts["passed"] == 0
+    assert finished.summary.exit_code == 1
+    assert finished.summary.note.startswith("nothing was judged")
 
 
 def test_without_a_target_the_reference_destination_is_started() -> None:
@@ -355,10 +383,11 @@ def test_an_answer_later_than_the_budget_is_measured_and_a_much_later_one_given_
     capture: tuple[str, list[dict[str, str]]],
 ) -> None:
     url, _ = capture
-    with Destination(url + "?sleep=0.3", "k", timeout=0.2) as destination:
+    with Destination(url + "?sleep=1.2", "k", timeout=1.0) as destination:
         late = destination.send(Request(_identify("a@example.com")))
-    # A late answer is kept and timed (never before the server's own delay), not given up.
-    assert late.status == 200 and late.elapsed >= 0.3
+    # A late answer is kept and timed (never before the server's own delay), not given up:
+    # the harness waits up to the budget again for it (here 2 s in all).
+    assert late.status == 200 and late.elapsed >= 1.2
     with Destination(url + "?sleep=0.5", "k", timeout=0.1) as destination:
         lost = destination.send(Request(_identify("a@example.com")))
     assert not lost.answered and lost.timed_out
@@ -380,6 +409,30 @@ def test_a_curl_line_repeats_the_request_without_printing_the_key(reference_targ
     answer = orjson.loads(rest.rpartition("\n")[2])
     assert answer["outcome"] == "deduplicated"  # the same call again, the same day
     assert answer["description"] == "https://x.io/a?b=c&d='e'$HOME"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type": "identify",\n "note": "a line break, a tab\t and \\ in the body"}',
+        orjson.dumps(
+            _identify("big@example.com", traits={"email": "big@example.com", "x": "y" * 9000})
+        ),
+    ],
+    ids=["line-breaks", "large-body"],
+)
+def test_a_curl_line_is_one_line_with_the_whole_body(capture: Any, body: bytes) -> None:
+    url, _ = capture
+    with Destination(url, "k") as destination:
+        exchange = destination.send(Request(raw_body=body))
+    line = exchange.sent.curl()
+    assert "\n" not in line
+    body_word = line.partition(" --data-binary ")[2]  # the shell word the body became
+    replayed = subprocess.run(
+        ["bash", "-c", "printf %s " + body_word], capture_output=True, check=True
+    ).stdout
+    assert replayed == body
 
 
 def test_poll_returns_at_once_when_the_state_is_there_and_gives_up_at_the_deadline() -> None:

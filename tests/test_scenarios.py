@@ -207,10 +207,12 @@ def test_wrong_content_type_is_415(cases: dict[str, Scenario]) -> None:
     assert scenario.expect.status == 415
 
 
-@pytest.mark.parametrize("scenario_id", ["malformed/wrong-key", "malformed/missing-key"])
+@pytest.mark.parametrize(
+    "scenario_id", ["malformed/wrong-key", "malformed/missing-key", "malformed/wrong-key-bearer"]
+)
 def test_bad_or_missing_key_is_401(cases: dict[str, Scenario], scenario_id: str) -> None:
     scenario = _case(cases, scenario_id)
-    assert scenario.request.auth in ("wrong", "none")
+    assert scenario.request.auth in ("wrong", "none", "wrong-bearer")
     assert scenario.expect.status == 401
 
 

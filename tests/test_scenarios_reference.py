@@ -59,7 +59,8 @@ def _headers(request: Request) -> dict[str, str]:
     if request.content_type is not None:
         headers["Content-Type"] = request.content_type
     key = {"basic": API_KEY, "bearer": API_KEY, "wrong": "not-the-key"}.get(request.auth)
-    if request.auth == "bearer":
+    key = "not-the-key" if request.auth == "wrong-bearer" else key
+    if request.auth in ("bearer", "wrong-bearer"):
         headers["Authorization"] = f"Bearer {key}"
     elif key is not None:
         headers["Authorization"] = "Basic " + base64.b64encode(f"{key}:".encode()).decode()

@@ -219,6 +219,16 @@ def test_generator_lines_are_checked_against_their_expectation() -> None:
     assert [result.accepted for result in results] == [True, True, True, False, True]
     assert [result.meets_expectation for result in results] == [True, False, None, True, None]
     assert results[3].reason == "body not_json"
+    assert [result.about for result in results] == [
+        None,
+        None,
+        "the API key",
+        None,
+        "the content type",
+    ]
+    # Only the generator bug fails: the malformed one rejected as expected does not, nor do
+    # the scenarios about the key or the content type, which a payload cannot decide.
+    assert [result.fails_the_run for result in results] == [False, True, False, False, False]
 
 
 def test_generator_sequences_yield_one_result_per_step() -> None:
@@ -357,6 +367,30 @@ def test_cli_exits_2_with_a_message_when_the_file_cannot_be_read(tmp_path: Path)
     assert result.returncode == 2
     assert f"cannot read {missing}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_generator_output_validates_with_exit_0_and_says_what_each_scenario_is_about() -> None:
+    records = [scenario.to_dict() for scenario in catalogue(0)]
+    stdin = b"".join(orjson.dumps(record) + b"\n" for record in records)
+    result = run_cli("-", stdin=stdin)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "[malformed/missing-email]: rejected 400 as expected: traits.email missing" in text
+    assert "[recommended/with-page-url]: accepted as expected (Nat recommended format)" in text
+    assert (
+        "[malformed/wrong-key]: about the API key, not the payload: the destination answers 401"
+    ) in text
+    assert "[malformed/wrong-content-type]: about the content type, not the payload" in text
+    assert "[malformed/wrong-key]: accepted" not in text
+    assert "got the verdict they expect" in " ".join(text.split())
+
+
+def test_a_generator_scenario_that_misses_its_expectation_exits_1() -> None:
+    good = identify(traits={"email": "peter@example.com"})
+    result = run_cli("-", "--format", "json", stdin=_generator_line(good, status=400))
+    assert result.exit_code == 1
+    summary = orjson.loads(result.stdout.splitlines()[-1])["summary"]
+    assert (summary["expectation_mismatches"], summary["failing"]) == (1, 1)
 
 
 def test_cli_help_has_an_example() -> None:

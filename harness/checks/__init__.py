@@ -1,8 +1,11 @@
-"""The contract's checks: one module per family, each with a stable id and a MUST or SHOULD level.
+"""The contract's checks: one module per family, each with a stable id, a MUST or SHOULD level
+and the CONTRACT.md clauses it judges.
 
-A check is a function decorated with `check(level, applies=...)`: its name is its id (named after
-the property that should hold), its docstring's first line the summary. `default_registry()`
-collects every built-in check; a `Registry` refuses two checks with one id.
+A check is a function decorated with `check(level, *clauses, applies=...)`: its name is its id
+(named after the property that should hold), its docstring's first line the summary. MUST is for
+what harms the customer's data or Segment's delivery, SHOULD for the rest of the contract
+(CONTRACT C). `default_registry()` collects every built-in check; a `Registry` refuses two checks
+with one id.
 """
 
 from __future__ import annotations

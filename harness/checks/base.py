@@ -1,16 +1,21 @@
-"""What a check is: a stable id, a level, which subjects it applies to, and a verdict function.
+"""What a check is: a stable id, a level, the contract clauses it rests on, which subjects it
+applies to, and a verdict function.
 
 A check looks at an `Observation` (a scenario or sequence, the exchanges its requests produced,
-and a read-back probe) and either returns (passed), raises `CheckFailed` (failed: what was sent,
-what came back, what was expected) or raises `CheckSkipped` (could not be judged, and why).
+a read-back probe, and what the preflight learnt about the destination) and either returns
+(passed), raises `CheckFailed` (failed: what was sent, what came back, what was expected, and
+the clause) or raises `CheckSkipped` (could not be judged, and why). A check never passes what
+it could not judge: `Observation.answered` skips the check when a call it selects got no answer
+it can use, and when it selects nothing at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from harness.clauses import Clause, clause_of_field, require_clause
 from harness.target import Exchange, ReadBack
 from scenarios.model import Scenario, Sequence
 
@@ -26,20 +31,29 @@ __all__ = [
     "accepted",
     "answer_object",
     "any_step",
+    "as_expected",
     "check",
-    "require_answer",
+    "in_order",
+    "is_success",
+    "named_clause",
     "segment_fate",
     "segment_retries",
     "steps_of",
+    "success_needed",
 ]
 
-#: MUST: the run fails when it does not hold. SHOULD: a warning (a failure under --strict).
+#: MUST: harms the customer's data or Segment's delivery, and fails the run. SHOULD: the rest
+#: of the contract, a warning (a failure under --strict). What the contract leaves open is no
+#: check at all (CONTRACT C).
 Level = Literal["MUST", "SHOULD"]
 LEVELS: tuple[Level, ...] = ("MUST", "SHOULD")
 #: What a check judges: one scenario (one request) or a sequence of steps for one contact.
 Subject = Scenario | Sequence
 #: How many of a sequence's requests a failure message shows as curl lines.
 _SHOWN_STEPS = 4
+#: Where a reason sends people when an earlier failure left nothing to judge.
+SEE_ACCEPTED = "accepted_call_is_answered_2xx"
+SEE_LATENCY = "answered_within_segment_timeout"
 
 
 def segment_retries(status: int) -> bool:
@@ -47,9 +61,14 @@ def segment_retries(status: int) -> bool:
     return status in (408, 423, 429) or (status >= 500 and status != 501)
 
 
+def is_success(status: int | None) -> bool:
+    """A 2xx: Segment counts the message as delivered."""
+    return status is not None and 200 <= status < 300
+
+
 def segment_fate(status: int) -> str:
     """What Segment does with a message answered with `status`, in words for failure messages."""
-    if 200 <= status < 300:
+    if is_success(status):
         return f"Segment counts a {status} as delivered"
     if segment_retries(status):
         return (
@@ -73,17 +92,22 @@ def any_step(predicate: Callable[[Scenario], bool]) -> Callable[[Subject], bool]
     return applies
 
 
-def require_answer(exchange: Exchange) -> Exchange:
-    """The exchange if an answer came; otherwise skip (the latency check reports the failure)."""
-    if not exchange.answered:
-        raise CheckSkipped(f"no answer to judge ({exchange.error})")
-    return exchange
-
-
 def answer_object(exchange: Exchange) -> dict[str, Any] | None:
     """The answer's body when it is a JSON object, else None."""
     document = exchange.document()
     return document if isinstance(document, dict) else None
+
+
+def named_clause(exchange: Exchange) -> Clause | None:
+    """The clause of the first field an error answer names (`timestamp` is B.4), if any: the
+    destination's own word on which rule it applied."""
+    body = answer_object(exchange)
+    errors = body.get("errors") if body is not None else None
+    for error in errors if isinstance(errors, list) else ():
+        clause = clause_of_field(error.get("field")) if isinstance(error, dict) else None
+        if clause is not None:
+            return clause
+    return None
 
 
 def steps_of(subject: Subject) -> tuple[Scenario, ...]:
@@ -102,6 +126,11 @@ class Observation:
     read_back: ReadBack | None
     #: Seconds an answer may take (Segment's timeout unless the run says otherwise).
     latency_budget: float
+    #: Whether the destination accepted the documented identify call of the preflight: only
+    #: then does its answer to another type say anything about types.
+    accepts_identify: bool = True
+    #: Read-backs already made for this subject, by URL, so two checks share one GET.
+    _reads: dict[str, Exchange] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def steps(self) -> tuple[Scenario, ...]:
@@ -112,21 +141,66 @@ class Observation:
         return zip(self.steps, self.exchanges, strict=True)
 
     def answered(
-        self, predicate: Callable[[Scenario], bool]
+        self,
+        predicate: Callable[[Scenario], bool],
+        *,
+        judgeable: Callable[[Scenario, int], str | None] | None = None,
     ) -> Iterator[tuple[Scenario, Exchange, int]]:
-        """(step, exchange, status) for the steps `predicate` selects; skips the check when one
-        of them got no answer (the latency check reports that)."""
+        """(step, exchange, status) for each step `predicate` selects and the check can judge.
+
+        A step is not judgeable when it got no answer, or when `judgeable(step, status)` returns
+        a reason (the call was answered 500, and the check needs a success). Once every selected
+        step has been seen, the check is skipped with the first reason if any step could not be
+        judged, and when `predicate` selected nothing: a pass means every call it was meant to
+        look at held. A failure raised while iterating wins over the skip.
+        """
+        selected = 0
+        reasons: list[str] = []
+        single = isinstance(self.subject, Scenario)
         for step, exchange in self.pairs():
-            if predicate(step):
-                status = require_answer(exchange).status
-                assert status is not None  # an answered exchange has a status
-                yield step, exchange, status
+            if not predicate(step):
+                continue
+            selected += 1
+            call = "the call" if single else f"the call {step.id}"
+            if exchange.status is None:
+                reasons.append(f"{call} got no answer ({exchange.error}), see {SEE_LATENCY}")
+                continue
+            reason = judgeable(step, exchange.status) if judgeable is not None else None
+            if reason is not None:
+                reasons.append(f"{call} {reason}")
+                continue
+            yield step, exchange, exchange.status
+        if reasons:
+            more = f" (and {len(reasons) - 1} more calls)" if len(reasons) > 1 else ""
+            raise CheckSkipped(reasons[0] + more)
+        if not selected:
+            raise CheckSkipped("no call of this subject is one this check judges")
 
     def require_read_back(self) -> ReadBack:
         """The probe, or skip: without a read-back the state cannot be judged (never a pass)."""
         if self.read_back is None:
             raise CheckSkipped("no probe: the destination's state cannot be read back")
         return self.read_back
+
+    def timeline(self, contact: str, until: Callable[[Exchange], bool]) -> Exchange:
+        """The contact's timeline read back (polled until `until` holds), shared between the
+        subject's checks when an earlier read already shows what `until` waits for."""
+        return self._read("timeline", contact, until)
+
+    def contact(self, contact: str, until: Callable[[Exchange], bool]) -> Exchange:
+        """The contact's user properties read back, like `timeline`."""
+        return self._read("contact", contact, until)
+
+    def _read(self, kind: str, contact: str, until: Callable[[Exchange], bool]) -> Exchange:
+        read_back = self.require_read_back()
+        key = f"{kind}:{contact}"
+        held = self._reads.get(key)
+        if held is not None and until(held):
+            return held
+        fetch = read_back.timeline if kind == "timeline" else read_back.contact
+        probe = fetch(contact, until=until)
+        self._reads[key] = probe
+        return probe
 
     def sent_text(self) -> str:
         """Curl lines of the subject's requests (the first few of a long sequence)."""
@@ -137,11 +211,44 @@ class Observation:
         return "\n".join(lines)
 
 
+def success_needed(step: Scenario, status: int) -> str | None:
+    """A `judgeable` rule for checks of accepted calls: the answer must be a 2xx."""
+    return None if is_success(status) else f"was answered {status}, see {SEE_ACCEPTED}"
+
+
+def as_expected(step: Scenario, status: int) -> str | None:
+    """A `judgeable` rule for checks of a sequence's state: each call was accepted or refused as
+    the contract says, so the state the contract expects is the one to compare with."""
+    if accepted(step) and not is_success(status):
+        return f"was answered {status}, see {SEE_ACCEPTED}"
+    if not accepted(step) and is_success(status):
+        return f"was answered {status}, see invalid_call_is_not_accepted"
+    return None
+
+
+def in_order() -> Callable[[Scenario, int], str | None]:
+    """A `judgeable` rule for checks of each answer of a sequence: once a call was not accepted
+    or refused as the contract says, what the later ones should answer is unknown."""
+    first: list[str] = []
+
+    def judgeable(step: Scenario, status: int) -> str | None:
+        if first:
+            return f"comes after {first[0]}, which was not answered as the contract expects"
+        reason = as_expected(step, status)
+        if reason is not None:
+            first.append(step.id)
+        return reason
+
+    return judgeable
+
+
 class CheckFailed(Exception):
     """A check's property does not hold: what was sent, what came back, what was expected.
 
     Pass the `exchange` that shows the problem, or `sent` and `received` texts when several
-    requests or a read-back are involved. The runner adds the check's id and level.
+    requests or a read-back are involved. `clause` names the contract clause the failure rests
+    on when it is not the check's first one; the runner keeps it when the check declares it,
+    and names the check's first clause otherwise. The runner adds the check's id and level.
     """
 
     def __init__(
@@ -151,9 +258,11 @@ class CheckFailed(Exception):
         exchange: Exchange | None = None,
         sent: str | None = None,
         received: str | None = None,
+        clause: Clause | None = None,
     ) -> None:
         super().__init__(expected)
         self.expected = expected
+        self.clause = clause
         self.sent = sent if sent is not None else (exchange.sent.curl() if exchange else "")
         self.received = (
             received if received is not None else (exchange.received() if exchange else "")
@@ -174,6 +283,8 @@ class Check:
 
     id: str
     level: Level
+    #: The CONTRACT.md clauses the check judges; a failure names the first unless it says.
+    clauses: tuple[Clause, ...]
     #: The check's module: acceptance, rejection, auth, dedup, ...
     family: str
     #: The property in one line, for reports and `--list`.
@@ -181,17 +292,30 @@ class Check:
     applies: Callable[[Subject], bool]
     verify: Callable[[Observation], None]
 
+    @property
+    def clause(self) -> Clause:
+        """The clause a failure names unless it names another of `clauses`."""
+        return self.clauses[0]
+
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "level": self.level, "family": self.family, "summary": self.summary}
+        return {
+            "id": self.id,
+            "level": self.level,
+            "clauses": list(self.clauses),
+            "family": self.family,
+            "summary": self.summary,
+        }
 
 
 def check(
-    level: Level, applies: Callable[[Subject], bool]
+    level: Level, *clauses: Clause, applies: Callable[[Subject], bool]
 ) -> Callable[[Callable[[Observation], None]], Check]:
-    """Make a function a `Check`: its name is the id, its module the family, its docstring's
-    first paragraph the summary. Collect checks into a `Registry`, which rejects duplicate ids."""
+    """Make a function a `Check` judging `clauses` of CONTRACT.md: its name is the id, its
+    module the family, its docstring's first paragraph the summary. Collect checks into a
+    `Registry`, which rejects duplicate ids."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    judged = require_clause(clauses)
 
     def decorate(verify: Callable[[Observation], None]) -> Check:
         paragraph = (verify.__doc__ or "").strip().split("\n\n")[0]
@@ -201,6 +325,7 @@ def check(
         return Check(
             id=verify.__name__,
             level=level,
+            clauses=judged,
             family=verify.__module__.rpartition(".")[2],
             summary=summary,
             applies=applies,

@@ -11,7 +11,7 @@ def _always(subject: Subject) -> bool:
     return True
 
 
-@check("MUST", applies=_always)
+@check("MUST", "A.3", applies=_always)
 def answered_within_segment_timeout(observation: Observation) -> None:
     """Every call is answered within Segment's timeout (5 s): a later answer means a retry."""
     budget = observation.latency_budget

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,12 +19,13 @@ from harness.errors import UsageError
 from harness.reports import (
     ConsoleProgress,
     Recorder,
+    RunReport,
     render_console,
     render_started,
     write_json,
     write_junit,
 )
-from harness.runner import load_subjects, plan, run
+from harness.runner import EXIT_INTERRUPTED, RunStarted, load_subjects, plan, run
 
 
 @app.command("run")
@@ -99,9 +103,15 @@ def run_command(
     Without --target, the reference destination is started on a free port
     with a temporary database.
 
-    Exit code: 0 when every MUST check passed (a SHOULD failure is a warning,
-    and fails the run under --strict); 1 when a check failed; 2 when the
-    target cannot be reached or the arguments are wrong.
+    Before the contract a few calls find out whether the target is a Nat
+    destination that takes the key; if not, the run stops at once saying why.
+
+    Exit codes: 0 every MUST check held (a SHOULD failure is a warning, and
+    fails the run under --strict); 1 a check failed, or nothing could be
+    judged; 2 the target is unreachable, is not a Nat destination (no HTTP,
+    the key refused, nothing at the path, every call answered alike) or
+    stopped answering, or the arguments or report paths are wrong; 3 an
+    internal error (a bug in nat-harness); 130 interrupted (Ctrl-C).
 
     Example:
 
@@ -128,27 +138,66 @@ def run_command(
     )
     out = Console(highlight=False)
     if list_only:
-        _list(config, out)
+        _list(config)
         return
+    _check_report_path("--report-json", report_json)
+    _check_report_path("--junit-xml", junit_xml)
     recorder = Recorder()
-    with ConsoleProgress(Console(stderr=True)) as progress:
-        for event in run(config):
-            recorder.handle(event)
-            progress.handle(event)
+    began = time.perf_counter()
+    try:
+        with ConsoleProgress(Console(stderr=True)) as progress:
+            for event in run(config):
+                recorder.handle(event)
+                progress.handle(event)
+                if isinstance(event, RunStarted):
+                    render_started(event, out)
+    except KeyboardInterrupt:
+        _interrupted(recorder, time.perf_counter() - began, report_json, junit_xml, out)
     report = recorder.report()
-    render_started(report.started, out)
     render_console(report, out)
+    _write_reports(report, report_json, junit_xml, out)
+    raise typer.Exit(report.summary.exit_code)
+
+
+def _interrupted(
+    recorder: Recorder,
+    seconds: float,
+    report_json: Path | None,
+    junit_xml: Path | None,
+    out: Console,
+) -> NoReturn:
+    """Ctrl-C: say how far the run got, keep what was judged in the reports, exit 130."""
+    started = recorder.started
+    if started is None:
+        note = "interrupted before the first check: nothing was judged"
+    else:
+        subjects = len({result.subject_id for result in recorder.results})
+        note = (
+            f"interrupted after {len(recorder.results)} of {started.planned} check results "
+            f"({subjects} of {len(started.subject_ids)} scenarios and sequences) in "
+            f"{seconds:.1f} s"
+        )
+    Console(stderr=True, highlight=False).print(Text(note, style="bold red"))
+    report = recorder.partial(exit_code=EXIT_INTERRUPTED, note=note, seconds=seconds)
+    if report is not None:
+        _write_reports(report, report_json, junit_xml, out)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _write_reports(
+    report: RunReport, report_json: Path | None, junit_xml: Path | None, out: Console
+) -> None:
     if report_json is not None:
         write_json(report, report_json)
         out.print(Text(f"JSON report: {report_json}", style="dim"))
     if junit_xml is not None:
         write_junit(report, junit_xml)
         out.print(Text(f"JUnit XML report: {junit_xml}", style="dim"))
-    raise typer.Exit(report.summary.exit_code)
 
 
-def _list(config: RunConfig, out: Console) -> None:
-    """Print `check_id[subject_id]` for every pair that would run, then a count."""
+def _list(config: RunConfig) -> None:
+    """Print `check_id[subject_id]` for every pair that would run, one per line and nothing
+    else on stdout (so it pipes into other tools); the count goes to stderr."""
     seed = config.seed if config.seed is not None else 0
     planned = plan(load_subjects(seed), default_registry(), config.select)
     if not planned:
@@ -156,11 +205,32 @@ def _list(config: RunConfig, out: Console) -> None:
             f"--select {' '.join(config.select)!r} matches no check or scenario: "
             "run with --list alone to see them all"
         )
-    pairs = 0
-    for item in planned:
-        for check in item.checks:
-            out.print(f"{check.id}[{item.subject.id}]", markup=False)
-            pairs += 1
-    out.print(
-        Text(f"{pairs} checks on {len(planned)} scenarios and sequences (seed {seed})", style="dim")
+    lines = [f"{check.id}[{item.subject.id}]" for item in planned for check in item.checks]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    Console(stderr=True, highlight=False).print(
+        Text(
+            f"{len(lines)} checks on {len(planned)} scenarios and sequences (the ids are the same "
+            "for every seed)",
+            style="dim",
+        )
     )
+
+
+def _check_report_path(option: str, path: Path | None) -> None:
+    """Refuse at once (exit 2) a report path that cannot be written, before anything is sent;
+    no directory is made for it."""
+    if path is None:
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(
+            f"{option} {path} is a directory: give the file to write, like {path}/report"
+        )
+    if not parent.is_dir():
+        raise UsageError(
+            f"{option} {path}: the directory {parent} does not exist (create it first, "
+            f"e.g. mkdir -p {parent})"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{option} {path}: cannot write there (permission denied)")

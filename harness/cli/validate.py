@@ -52,13 +52,18 @@ def validate(
 ) -> None:
     """Validate each line against the Nat schemas: accepted, or which field, rule and format.
 
-    A line is a payload, or a scenario or sequence from the generator (its payloads are checked).
-    The input is streamed: a million lines never sit in memory. A summary table ends the output.
-    Exit code: 0 when every payload is accepted, 1 when any is rejected, 2 when FILE is unreadable.
+    A line is a payload, or a scenario or sequence from the generator (its payloads are checked
+    against the answer each scenario expects). The input is streamed: a million lines never sit
+    in memory. A summary table ends the output.
+
+    Exit code: 0 when every payload is accepted and every generator scenario got the verdict it
+    expects (a malformed scenario rejected as expected is no failure; one about the key or the
+    content type is not judged here); 1 otherwise; 2 when FILE is unreadable.
 
     Example:
         nat-harness validate payloads.jsonl
         nat-harness validate payloads.jsonl --show rejected
+        nat-harness generate --count 1000 | nat-harness validate - --show none
         cat payloads.jsonl | nat-harness validate - --format json > results.jsonl
     """
     summary = ValidationSummary()
@@ -71,7 +76,7 @@ def validate(
             _write(results, summary, output_format, show, sys.stdout)
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    raise typer.Exit(0 if summary.rejected == 0 else 1)
+    raise typer.Exit(0 if summary.failing == 0 else 1)
 
 
 def _write(
@@ -99,12 +104,19 @@ def _write(
 def describe(result: LineResult) -> str:
     """A result as text lines: the verdict, then the reasons, rules and closest format."""
     where = f"line {result.line}" + (f" [{result.scenario}]" if result.scenario else "")
-    if result.accepted:
+    expected = " as expected" if result.meets_expectation else ""
+    if result.about is not None:
+        verdict = "accepted" if result.accepted else "rejected"
+        lines = [
+            f"{where}: about {result.about}, not the payload: the destination answers "
+            f"{result.expected_status} (the payload alone is {verdict}; validate judges payloads)"
+        ]
+    elif result.accepted:
         shape = result.format.title if result.format else "no documented format"
-        lines = [f"{where}: accepted ({shape})"]
+        lines = [f"{where}: accepted{expected} ({shape})"]
     else:
         status = f" {result.status}" if result.status is not None else ""
-        lines = [f"{where}: rejected{status}: {result.reason}"]
+        lines = [f"{where}: rejected{status}{expected}: {result.reason}"]
         lines += [f"    {issue.field}: {issue.message}" for issue in result.errors]
         lines += [
             f"    rule {issue.rule} ({issue.field}): {issue.message}"
@@ -210,6 +222,13 @@ def _print_summary(summary: ValidationSummary, console: Console) -> None:
         for name, count in summary.by_format.most_common():
             formats.add_row(name, f"{count:,}")
         console.print(formats)
+    judged = summary.expectations_met + summary.expectation_mismatches
+    if judged or summary.not_about_payload:
+        console.print(
+            f"Generator scenarios: {summary.expectations_met:,} of {judged:,} got the verdict "
+            f"they expect; {summary.not_about_payload:,} are about the key or the content type "
+            "(not judged here)"
+        )
     if summary.expectation_mismatches:
         lines = ", ".join(map(str, summary.first_mismatch_lines))
         console.print(

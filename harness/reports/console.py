@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from harness.clauses import clause_title
 from harness.reports.record import RunReport
 from harness.runner import CheckResult, Event, RunStarted
 
@@ -21,6 +22,8 @@ __all__ = ["ConsoleProgress", "render_console", "render_started"]
 _DETAILED_PER_CHECK = 3
 #: Narrower consoles leave out the family column, so check ids are never cut.
 _FAMILY_MIN_WIDTH = 100
+#: Longer lines (a curl line with a body of many kilobytes) are left to the JSON report.
+_LONGEST_LINE = 4000
 _STYLES = {"passed": "green", "failed": "bold red", "warned": "yellow", "error": "bold magenta"}
 
 
@@ -133,7 +136,7 @@ def _render_failures(
             Text.assemble(
                 (f"{label} ", _STYLES[result.outcome]),
                 (result.check_id, "bold"),
-                f" ({result.level}) on ",
+                f" ({result.level}, CONTRACT {clause_title(result.clause)}) on ",
                 (result.subject_id, "cyan"),
             )
         )
@@ -144,9 +147,11 @@ def _render_failures(
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
         grid.add_row("  expected:", Text(result.failure.expected))
-        grid.add_row("  sent:", Text(_shortened(result.failure.sent)))
-        grid.add_row("  received:", Text(_shortened(result.failure.received)))
         console.print(grid)
+        console.print(Text("  sent:", style="bold"))
+        _print_unwrapped(_shortened(result.failure.sent), console)
+        console.print(Text("  received:", style="bold"))
+        _print_unwrapped(_shortened(result.failure.received), console)
     hidden = bad[_DETAILED_PER_CHECK:]
     if hidden:
         names = ", ".join(result.subject_id for result in hidden[:10])
@@ -156,12 +161,23 @@ def _render_failures(
         )
 
 
+def _print_unwrapped(text: str, console: Console) -> None:
+    """Each line indented and never wrapped by the console (the terminal may fold it on the
+    screen, but it copies as one line), so a curl line pastes into a shell as it is."""
+    for line in text.splitlines() or [""]:
+        if len(line) > _LONGEST_LINE:
+            line = (
+                f"# a line of {len(line):,} characters (a large body): it is whole in --report-json"
+            )
+        console.print(Text("    " + line), soft_wrap=True, no_wrap=True, overflow="ignore")
+
+
 def _shortened(text: str) -> str:
     """The first and the last line of a long text (a sequence's first request and its read-back)."""
     lines = text.splitlines()
     if len(lines) <= 3:
         return text
-    return "\n".join([lines[0], f"… {len(lines) - 2} more lines in --report-json", lines[-1]])
+    return "\n".join([lines[0], f"# … {len(lines) - 2} more lines in --report-json", lines[-1]])
 
 
 def _render_skips(report: RunReport, console: Console) -> None:
@@ -186,6 +202,8 @@ def _render_verdict(report: RunReport, console: Console) -> None:
             + (" (strict: warnings fail the run)" if summary.strict else ""),
         )
     )
+    if summary.note:
+        console.print(Text(summary.note, style=style))
     console.print(
         Text(f"Repeat this run with --seed {report.started.seed}", style="dim"),
     )

@@ -16,13 +16,17 @@ Layout (keys are always present unless marked optional)::
         "seconds": 1.234
       },
       "summary": {"passed": 0, "failed": 0, "warned": 0, "skipped": 0, "error": 0,
-                  "exit_code": 0, "strict": false, "seconds": 1.234},
+                  "exit_code": 0, "strict": false, "seconds": 1.234,
+                  "note": ""},             # why the exit code is what it is, when not obvious
       "checks": [                          # every check that ran, in registry order
-        {"id": "malformed_call_is_rejected_4xx", "level": "MUST", "family": "rejection",
+        {"id": "client_mistake_is_not_retried", "level": "MUST", "family": "rejection",
+         "clauses": ["B.13", "A.3"],       # the CONTRACT.md clauses it judges
          "summary": "...", "counts": {"passed": 10, "failed": 1, ...}}
       ],
       "results": [                         # one per (check, subject), subjects in plan order
-        {"check": "malformed_call_is_rejected_4xx", "level": "MUST", "family": "rejection",
+        {"check": "client_mistake_is_not_retried", "level": "MUST", "family": "rejection",
+         "clause": "B.13",                 # the clause the verdict rests on
+         "clause_title": "Every answer is JSON",
          "subject": "malformed/missing-email", "outcome": "failed", "seconds": 0.004,
          "reason": "",                     # why it was skipped or crashed
          "failure": {"sent": "curl ...", "received": "HTTP 500 ...", "expected": "a 4xx ..."}
@@ -43,6 +47,7 @@ from typing import Any
 
 import orjson
 
+from harness.clauses import CLAUSES
 from harness.reports.record import RunReport
 from harness.runner import OUTCOMES, CheckResult
 
@@ -96,6 +101,8 @@ def _result(result: CheckResult) -> dict[str, Any]:
         "check": result.check_id,
         "level": result.level,
         "family": result.family,
+        "clause": result.clause,
+        "clause_title": CLAUSES.get(result.clause, ""),
         "subject": result.subject_id,
         "outcome": result.outcome,
         "seconds": round(result.seconds, 4),
@@ -105,6 +112,5 @@ def _result(result: CheckResult) -> dict[str, Any]:
 
 
 def write_json(report: RunReport, path: Path) -> None:
-    """Write the report to `path` (parent directories are created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the report to `path`, whose directory must exist."""
     path.write_bytes(orjson.dumps(report_document(report), option=orjson.OPT_INDENT_2) + b"\n")

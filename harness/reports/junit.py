@@ -10,6 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from harness.clauses import CLAUSES
 from harness.reports.record import RunReport
 from harness.runner import CheckResult
 
@@ -61,7 +62,10 @@ def _testcase(
     if result.outcome == "failed" or (result.outcome == "warned" and strict):
         assert failure is not None
         element = ET.SubElement(
-            case, "failure", message=_one_line(failure.expected), type=result.level
+            case,
+            "failure",
+            message=_one_line(f"CONTRACT {result.clause}: {failure.expected}"),
+            type=result.level,
         )
         element.text = _failure_text(result)
         counts["failures"] += 1
@@ -78,8 +82,10 @@ def _testcase(
 def _failure_text(result: CheckResult) -> str:
     failure = result.failure
     assert failure is not None
+    title = CLAUSES.get(result.clause, "")
     return (
         f"{result.level} {result.check_id} on {result.subject_id}\n"
+        f"contract: {result.clause} ({title})\n"
         f"expected: {failure.expected}\nsent:\n{failure.sent}\nreceived:\n{failure.received}\n"
     )
 
@@ -90,6 +96,5 @@ def _one_line(text: str, limit: int = 200) -> str:
 
 
 def write_junit(report: RunReport, path: Path) -> None:
-    """Write the JUnit XML report to `path` (parent directories are created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the JUnit XML report to `path`, whose directory must exist."""
     junit_tree(report).write(path, encoding="utf-8", xml_declaration=True)

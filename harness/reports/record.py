@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from harness.errors import HarnessError
-from harness.runner import CheckResult, Event, RunFinished, RunStarted, Summary
+from harness.runner import OUTCOMES, CheckResult, Event, RunFinished, RunStarted, Summary
 
 __all__ = ["Recorder", "RunReport", "record"]
 
@@ -51,6 +51,21 @@ class Recorder:
         """The finished run; a `HarnessError` if the run did not finish."""
         if self.started is None or self.summary is None:
             raise HarnessError("the run did not finish, so there is no report to write")
+        return self._ordered(self.summary)
+
+    def partial(self, *, exit_code: int, note: str, seconds: float) -> RunReport | None:
+        """What a run that was stopped before its end (Ctrl-C) had judged, with `note` saying
+        how far it got; None if it had not started."""
+        if self.started is None:
+            return None
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for result in self.results:
+            counts[result.outcome] += 1
+        summary = Summary(counts, seconds, exit_code, self.started.strict, note)
+        return self._ordered(summary)
+
+    def _ordered(self, summary: Summary) -> RunReport:
+        assert self.started is not None
         subjects = {subject: index for index, subject in enumerate(self.started.subject_ids)}
         checks = {check.id: index for index, check in enumerate(self.started.checks)}
         ordered = sorted(
@@ -60,7 +75,7 @@ class Recorder:
                 checks.get(result.check_id, len(checks)),
             ),
         )
-        return RunReport(self.started, self.started_at, tuple(ordered), self.summary)
+        return RunReport(self.started, self.started_at, tuple(ordered), summary)
 
 
 def record(events: Iterable[Event]) -> RunReport:
