@@ -1,5 +1,6 @@
-"""Starting a load run: the reference destination when no target is given, a first call to see
-that the target answers, then Locust with the shipped Locust file, in its own process.
+"""Starting a load run: the reference destination when no target is given, the harness's
+preflight (is it a Nat destination that takes the key?), then Locust with the shipped Locust
+file, in its own process.
 
 Locust runs in a child process because it patches the standard library (gevent) as it is
 imported; the child writes the run's summary to a file that `run_load` reads back.
@@ -8,7 +9,6 @@ imported; the child writes the run's summary to a file that `run_load` reads bac
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
 from harness.errors import TargetUnreachable, UsageError
 from harness.load.summary import SUMMARY_VARIABLES, read_summary
-from harness.target import SEGMENT_HEADERS, authorization_for
+from harness.preflight import preflight
+from harness.target import Destination
 from scenarios import format_mix
 
 __all__ = ["LoadConfig", "LoadResult", "endpoint_parts", "locust_command", "run_load"]
@@ -176,7 +175,8 @@ def run_load(config: LoadConfig, *, on_target: Any = None) -> LoadResult:
             return LoadResult(returncode, None, "", interrupted)
         with _target(config, Path(directory)) as (target, api_key):
             origin, path = endpoint_parts(target)
-            preflight(origin + path, api_key, config.timeout)
+            with Destination(origin + path, api_key, timeout=config.timeout) as destination:
+                preflight(destination, None)  # exit 2 with one sentence if it is no Nat destination
             if on_target is not None:
                 on_target(origin + path)
             command = locust_command(config, origin, summary, LOCUSTFILE)
@@ -233,38 +233,6 @@ def embedded_reference(directory: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def preflight(endpoint: str, api_key: str, timeout: float) -> None:
-    """Raise `TargetUnreachable` unless a documented identify call gets a 2xx from `endpoint`."""
-    email = f"load-preflight+{secrets.token_hex(4)}@example.com"
-    body = (
-        '{"type":"identify","timestamp":"2020-05-31T17:55:47.263Z",'
-        f'"traits":{{"email":"{email}"}},"messageId":"load-preflight-{email}"}}'
-    )
-    headers = {**SEGMENT_HEADERS, "Content-Type": "application/json"}
-    headers["Authorization"] = authorization_for("basic", api_key) or ""
-    try:
-        answer = requests.post(endpoint, data=body, headers=headers, timeout=timeout)
-    except requests.Timeout:
-        raise TargetUnreachable(
-            f"the target {endpoint} sent no answer within {timeout:g} s to a first identify call"
-        ) from None
-    except requests.RequestException as error:
-        raise TargetUnreachable(f"cannot reach the target {endpoint}: {error}") from None
-    if answer.status_code == 401:
-        raise TargetUnreachable(
-            f"the target {endpoint} answered 401 to a first identify call: it refused the key"
-        )
-    if answer.status_code == 404:
-        raise TargetUnreachable(
-            f"nothing at {endpoint}: a first identify call got 404, is the path right?"
-        )
-    if not 200 <= answer.status_code < 300:
-        raise TargetUnreachable(
-            f"the target {endpoint} answered {answer.status_code} to a documented identify "
-            "call (the contract says 200): load it once `nat-harness run` passes"
-        )
 
 
 def _free_port() -> int:
