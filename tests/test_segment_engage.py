@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from harness.errors import UsageError
-from harness.segment import Destination, segment_headers
+from harness.segment import Destination, format_instant, segment_headers
 from harness.segment.engage import (
     EngageConfig,
     EngageSimulation,
@@ -229,3 +229,31 @@ def test_check_reports_a_never_member_marked_as_member(reference: tuple[str, Sto
     assert [(m.email, m.name, m.found) for m in report.mismatches] == [
         (outsider.email, "order_completed_last_30_days", True)
     ]
+
+
+def recording_destination(received: list[dict[str, Any]]) -> Starlette:
+    """A destination that takes every call and keeps its body."""
+
+    async def segment(request: Request) -> Response:
+        received.append(orjson.loads(await request.body()))
+        return Response(b'{"outcome":"created"}', 200, media_type="application/json")
+
+    return Starlette(routes=[Route("/segment", segment, methods=["POST"])])
+
+
+def test_engage_calls_are_received_at_their_simulated_sync_time() -> None:
+    """The one place events carry simulated times: a sync on a simulated day is received then,
+    not at the real moment the simulation runs."""
+    engage = simulation(days=1.0, population=30)
+    syncs = list(simulation(days=1.0, population=30).syncs())
+    received: list[dict[str, Any]] = []
+    with running_server(recording_destination(received)) as url:
+        run_engage(engage, Destination.at(url, API_KEY), concurrency=2, check=False)
+    sync_at = {format_instant(sync.at): index for index, sync in enumerate(syncs)}
+    assert len(received) == sum(len(sync.calls) for sync in syncs) > 0
+    ends = [sync.at for sync in syncs[1:]] + [START + timedelta(days=2)]
+    for message in received:
+        assert message["timestamp"] == message["originalTimestamp"] in sync_at, message
+        index = sync_at[message["timestamp"]]
+        received_at = datetime.fromisoformat(message["receivedAt"])
+        assert datetime.fromisoformat(message["timestamp"]) <= received_at < ends[index], message

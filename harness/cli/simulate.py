@@ -162,12 +162,14 @@ def segment_command(
     time_scale: Annotated[
         str,
         typer.Option(
-            help="'instant' (jump to the next due retry when idle), 1 for real time, or a "
-            "factor such as 60 (a simulated minute per second)."
+            help="How fast retries and delays fall due: 'instant' (jump to the next due retry "
+            "when idle), 1 for real time, or a factor such as 60 (a simulated minute per "
+            "second). Events keep their real receivedAt and timestamp."
         ),
     ] = "instant",
     dedup_window: Annotated[
-        float, typer.Option(min=0.0, help="Seconds a messageId is remembered for deduplication.")
+        float,
+        typer.Option(min=0.0, help="Real seconds a messageId is remembered for deduplication."),
     ] = 86400.0,
     duplicate_rate: Annotated[
         float, typer.Option(help="Share of events delivered twice (same messageId).")

@@ -31,6 +31,7 @@ from harness.segment.pipeline import (
     Filtered,
     Forward,
     Pipeline,
+    UnstorableEvent,
     enabled_for,
 )
 from harness.segment.retry import FOUR_HOURS, RETRYABLE_STATUSES, RetryPolicy, Verdict, classify
@@ -72,6 +73,7 @@ __all__ = [
     "Simulator",
     "SimulatorConfig",
     "Sync",
+    "UnstorableEvent",
     "Verdict",
     "VirtualClock",
     "check_membership",

@@ -291,12 +291,12 @@ class Delivery:
             worker.start()
             self._workers.append(worker)
 
-    def submit(self, forwards: Sequence[Forward]) -> None:
-        """Queue events for delivery, each copy after its fault delay (none by default)."""
+    def submit(self, forwards: Sequence[tuple[Forward, bytes]]) -> None:
+        """Queue events (each with its encoded body) for delivery, each copy after its fault
+        delay (none by default)."""
         now = self.clock.now()
         scheduled: list[tuple[float, _Job]] = []
-        for forward in forwards:
-            body = orjson.dumps(forward.message)
+        for forward, body in forwards:
             for copy, delay in enumerate(self.faults.delays(self._fault_rng), start=1):
                 scheduled.append((now + delay, _Job(forward.message_id, forward.type, body, copy)))
         self._agenda.put_many(scheduled)

@@ -402,8 +402,11 @@ def run_engage(
     """Send every sync through the simulator's pipeline and delivery, each at its simulated time
     (retries on the virtual clock), then check the destination's user properties if asked."""
     clock = VirtualClock(0, start=simulation.start)
+    # The one place events carry simulated times: each sync is received at its simulated moment.
     simulator = Simulator(
-        SimulatorConfig(destination, concurrency=concurrency, log_path=log_path), clock=clock
+        SimulatorConfig(destination, concurrency=concurrency, log_path=log_path),
+        clock=clock,
+        wall=clock.datetime,
     )
     syncs = calls = initial_members = entered = exited = trait_updates = 0
     last_at = simulation.start

@@ -8,22 +8,32 @@ the reference destination on a temporary database when no destination is named.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from harness.segment.clock import VirtualClock, format_instant
 from harness.segment.delivery import Delivery, Destination
 from harness.segment.faults import DeliveryFaults
 from harness.segment.ingest import create_ingest_app
 from harness.segment.journal import Journal
-from harness.segment.pipeline import DAY, Filtered, Forward, Pipeline
+from harness.segment.pipeline import DAY, Filtered, Forward, Pipeline, UnstorableEvent
 from harness.segment.retry import RetryPolicy
 from reference_impl import Faults, Store, create_app, running_server
 
-__all__ = ["Simulator", "SimulatorConfig", "embedded_destination", "running_simulator"]
+__all__ = [
+    "Simulator",
+    "SimulatorConfig",
+    "UnstorableEvent",
+    "embedded_destination",
+    "running_simulator",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +51,36 @@ class SimulatorConfig:
     log_path: str | Path | None = None
 
 
-class Simulator:
-    """Segment between client libraries and one destination: ingest, process, deliver, journal."""
+def _encode(index: int, verdict: Forward) -> bytes:
+    try:
+        return orjson.dumps(verdict.message)
+    except orjson.JSONEncodeError as error:
+        raise UnstorableEvent(f"batch[{index}]", f"cannot be encoded as JSON: {error}") from None
 
-    def __init__(self, config: SimulatorConfig, *, clock: VirtualClock | None = None) -> None:
+
+def _wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Simulator:
+    """Segment between client libraries and one destination: ingest, process, deliver, journal.
+
+    `clock` is the virtual clock of retries and delivery faults; `wall` gives the real moment a
+    request arrives (its `receivedAt`), and stays real whatever the time scale.
+    """
+
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        *,
+        clock: VirtualClock | None = None,
+        wall: Callable[[], datetime] | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock or VirtualClock(config.time_scale)
         self.journal = Journal(self.clock, capacity=config.journal_size, log_path=config.log_path)
-        self.pipeline = Pipeline(self.clock, dedup_window=config.dedup_window)
+        self.pipeline = Pipeline(wall or _wall_now, dedup_window=config.dedup_window)
+        self._accepting = threading.Lock()
         self.delivery = Delivery(
             config.destination,
             clock=self.clock,
@@ -77,26 +109,42 @@ class Simulator:
     def accept(
         self, events: Iterable[Any], *, sent_at: Any = None, path_type: str | None = None
     ) -> list[Forward | Filtered]:
-        """Journal and process the events of one tracking API request; queue what goes on."""
-        verdicts: list[Forward | Filtered] = []
-        forwards: list[Forward] = []
+        """Journal and process the events of one tracking API request; queue what goes on.
+
+        All or nothing: an event the simulator cannot carry raises `UnstorableEvent` before any
+        event of the request is journaled, remembered for deduplication or queued, so a retry of
+        the whole request is not mistaken for a duplicate.
+        """
+        pipeline = self.pipeline
+        received = pipeline.wall()
+        prepared = [
+            pipeline.prepare(event, received=received, sent_at=sent_at, path_type=path_type)
+            for event in events
+        ]
+        bodies = {
+            index: _encode(index, verdict)
+            for index, verdict in enumerate(prepared)
+            if isinstance(verdict, Forward)
+        }
         record = self.journal.record
-        for event in events:
-            verdict = self.pipeline.process(event, sent_at=sent_at, path_type=path_type)
-            record("accepted", verdict.message_id, verdict.type)
-            if isinstance(verdict, Forward):
-                forwards.append(verdict)
-            else:
-                record(
-                    "filtered",
-                    verdict.message_id,
-                    verdict.type,
-                    reason=verdict.reason,
-                    detail=verdict.detail,
-                )
-            verdicts.append(verdict)
-        if forwards:
-            self.delivery.submit(forwards)
+        with self._accepting:
+            verdicts = pipeline.screen(prepared, received)
+            pipeline.remember(verdicts, received)
+            forwards: list[tuple[Forward, bytes]] = []
+            for index, verdict in enumerate(verdicts):
+                record("accepted", verdict.message_id, verdict.type)
+                if isinstance(verdict, Forward):
+                    forwards.append((verdict, bodies[index]))
+                else:
+                    record(
+                        "filtered",
+                        verdict.message_id,
+                        verdict.type,
+                        reason=verdict.reason,
+                        detail=verdict.detail,
+                    )
+            if forwards:
+                self.delivery.submit(forwards)
         return verdicts
 
     def outstanding(self) -> int:
@@ -108,10 +156,11 @@ class Simulator:
         return self.delivery.wait_until_idle(timeout)
 
     def status(self) -> dict[str, Any]:
-        """Counts per journal status, deliveries outstanding, and the virtual time."""
+        """Counts per journal status, deliveries outstanding, the simulated and the real time."""
         return {
             "destination": self.config.destination.url,
             "clock": format_instant(self.clock.datetime()),
+            "wall_clock": format_instant(self.pipeline.wall()),
             "time_scale": "instant" if self.clock.instant else self.clock.time_scale,
             "outstanding": self.outstanding(),
             "counts": self.journal.counts(),
