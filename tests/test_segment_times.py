@@ -108,10 +108,10 @@ def test_two_calls_a_millisecond_apart_keep_their_order_and_day(scale: str, stor
 def test_no_call_moves_across_midnight(scale: str) -> None:
     """Calls on both sides of midnight, each made a millisecond before it was sent and received
     (a client whose clock is right): each keeps its own moment, so its own day."""
-    start = BEFORE_MIDNIGHT + 5 * MILLISECOND
-    wall = TickingWall(start)
+    wall = TickingWall(BEFORE_MIDNIGHT)
     sim = simulator("http://127.0.0.1:9/segment", scale, wall)  # never started: nothing is sent
-    received = [start + number * MILLISECOND for number in range(10)]
+    wall.next = BEFORE_MIDNIGHT + 5 * MILLISECOND
+    received = [wall.next + number * MILLISECOND for number in range(10)]
     made = [moment - MILLISECOND for moment in received]
     stamped = []
     for number, moment in enumerate(made):
@@ -129,6 +129,7 @@ def test_retries_span_four_simulated_hours_while_receipt_times_stay_real() -> No
     wall = TickingWall(BEFORE_MIDNIGHT)
     with stub_destination(lambda number, body: Reply(503, {"message": "down"})) as stub:
         sim = simulator(stub.url, "instant", wall)
+        wall.next = BEFORE_MIDNIGHT
         with sim:
             sim.accept([client_call(1, "free", BEFORE_MIDNIGHT - MILLISECOND)])
             assert sim.wait_until_idle(30)

@@ -24,6 +24,7 @@ from harness.segment.ingest import (
     create_ingest_app,
 )
 from harness.segment.journal import STATUSES, Journal, JournalEntry
+from harness.segment.outbox import OUTBOX_FILE, Incoming, Outbox, Parcel, StorageUnavailable
 from harness.segment.pipeline import (
     DAY,
     MESSAGE_TYPES,
@@ -36,8 +37,10 @@ from harness.segment.pipeline import (
 )
 from harness.segment.retry import FOUR_HOURS, RETRYABLE_STATUSES, RetryPolicy, Verdict, classify
 from harness.segment.simulator import (
+    Shutdown,
     Simulator,
     SimulatorConfig,
+    Tally,
     embedded_destination,
     running_simulator,
 )
@@ -52,6 +55,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "MESSAGE_TYPES",
     "NAT_NAMES",
+    "OUTBOX_FILE",
     "RETRYABLE_STATUSES",
     "STATUSES",
     "Agenda",
@@ -63,16 +67,22 @@ __all__ = [
     "EngageSummary",
     "Filtered",
     "Forward",
+    "Incoming",
     "Journal",
     "JournalEntry",
     "MembershipReport",
     "Mismatch",
+    "Outbox",
+    "Parcel",
     "Pipeline",
     "Profile",
     "RetryPolicy",
+    "Shutdown",
     "Simulator",
     "SimulatorConfig",
+    "StorageUnavailable",
     "Sync",
+    "Tally",
     "UnstorableEvent",
     "Verdict",
     "VirtualClock",

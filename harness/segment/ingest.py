@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from harness.errors import UsageError
+from harness.segment.outbox import StorageUnavailable
 from harness.segment.pipeline import MESSAGE_TYPES, UnstorableEvent
 
 if TYPE_CHECKING:
@@ -205,6 +206,13 @@ def _too_deep(event: Any, where: str) -> str:
     return where or "the event"
 
 
+def _unavailable(error: StorageUnavailable) -> Response:
+    """The simulator could not store the request: a 503 the client retries, nothing taken."""
+    response = _error(503, "unavailable", f"{error}; nothing of this request was accepted, retry")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def _refused_unstorable(error: UnstorableEvent) -> Response:
     return _error(
         400,
@@ -239,6 +247,8 @@ def create_ingest_app(simulator: Simulator) -> Starlette:
             return refused.response
         except UnstorableEvent as error:
             return _refused_unstorable(error)
+        except StorageUnavailable as error:
+            return _unavailable(error)
         return _JSON(_SUCCESS)
 
     def single(message_type: str) -> Any:
@@ -252,6 +262,8 @@ def create_ingest_app(simulator: Simulator) -> Starlette:
                 return refused.response
             except UnstorableEvent as error:
                 return _refused_unstorable(error)
+            except StorageUnavailable as error:
+                return _unavailable(error)
             return _JSON(_SUCCESS)
 
         return endpoint

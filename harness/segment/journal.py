@@ -1,8 +1,9 @@
 """The simulator's journal: what happened to every event, bounded in memory, optionally on disk.
 
 Each event gets an `accepted` entry, then `filtered` (and why), or `delivered`, `retried` and
-`dropped` (and why) entries for its delivery attempts. The newest entries stay queryable (the
-`GET /journal` route); all of them go to the JSON Lines log when one is given.
+`dropped` (and why) entries for its delivery attempts; one still queued at a stop gets `kept`,
+and `restored` when the next simulator on the same `--data` takes it up. The newest entries stay
+queryable (the `GET /journal` route); all of them go to the JSON Lines log when one is given.
 
 An entry's `at` is on the simulated clock, the one retries are scheduled on: it starts at the
 real time the simulator starts and runs `--time-scale` times faster (an instant clock jumps ahead
@@ -26,8 +27,17 @@ from harness.segment.clock import VirtualClock, format_instant
 
 __all__ = ["STATUSES", "Journal", "JournalEntry"]
 
-#: Every status an entry can have, in the order an event goes through them.
-STATUSES: tuple[str, ...] = ("accepted", "filtered", "delivered", "retried", "dropped")
+#: Every status an entry can have, in the order an event goes through them. `kept`: still queued
+#: when the simulator stopped, kept for the next start; `restored`: queued again at a start.
+STATUSES: tuple[str, ...] = (
+    "accepted",
+    "restored",
+    "filtered",
+    "delivered",
+    "retried",
+    "dropped",
+    "kept",
+)
 _FLUSH_EVERY_SECONDS = 0.25
 
 

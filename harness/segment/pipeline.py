@@ -69,6 +69,12 @@ class Filtered:
     reason: str
     detail: str
 
+    @property
+    def remembered(self) -> bool:
+        """Whether its `messageId` starts a deduplication window: Segment deduplicates every
+        event it takes in, before any filter, but not an invalid one."""
+        return self.reason not in ("invalid", "duplicate")
+
 
 def enabled_for(integrations: Any, names: tuple[str, ...]) -> bool:
     """Segment's `integrations` rule: the destination's own key wins, then `All`, then on.
@@ -240,8 +246,7 @@ class Pipeline:
 
 
 def _deduplicated(verdict: Forward | Filtered) -> bool:
-    """Segment deduplicates every event it takes in, before any filter; not the invalid ones."""
-    return isinstance(verdict, Forward) or verdict.reason not in ("invalid", "duplicate")
+    return isinstance(verdict, Forward) or verdict.remembered
 
 
 def _stamp(
