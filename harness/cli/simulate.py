@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -266,7 +267,7 @@ def segment_command(
             )
             try:
                 simulator.start()
-                _print_banner(listener, url, embedded, key, simulator, time_scale, log)
+                _print_banner(listener, embedded, key, simulator, time_scale, log)
                 server = uvicorn.Server(
                     uvicorn.Config(
                         create_ingest_app(simulator),
@@ -363,7 +364,6 @@ def _drain(simulator: Simulator, seconds: float, stop: _StopRequests) -> None:
 
 def _print_banner(
     listener: socket.socket,
-    url: str,
     embedded: bool,
     key: str,
     simulator: Simulator,
@@ -374,9 +374,14 @@ def _print_banner(
     base = f"http://{bound_host}:{bound_port}"
     print(f"Segment tracking API on {base}/v1/{{identify,track,page,...,batch}}", flush=True)
     where = "reference destination (temporary database)" if embedded else "destination"
-    print(f"Delivering identify calls to the {where} at {url}", flush=True)
+    shown = simulator.config.destination.shown_url
+    print(f"Delivering identify calls to the {where} at {shown}", flush=True)
     if embedded:
-        print(f"  read it back: curl -u {key}: {url.removesuffix('/segment')}/contacts/EMAIL")
+        print(
+            f"  read it back: curl -u {_shown_key(key)}: "
+            f"{shown.removesuffix('/segment')}/contacts/EMAIL",
+            flush=True,
+        )
     config = simulator.config
     print(
         f"Concurrency {config.concurrency}, timeout {config.destination.timeout:g} s, time scale "
@@ -390,6 +395,14 @@ def _print_banner(
         + (f"; delivering {restored} events kept by an earlier run" if restored else ""),
         flush=True,
     )
+
+
+def _shown_key(key: str) -> str:
+    """The API key as the banner may show it: the built-in local key (no secret: it is in the
+    README), else where the user put theirs, never the key itself."""
+    if key == _LOCAL_KEY:
+        return key
+    return '"$NAT_API_KEY"' if os.environ.get("NAT_API_KEY") == key else "YOUR_API_KEY"
 
 
 def _print_shutdown(shutdown: Shutdown, simulator: Simulator) -> None:

@@ -2,7 +2,13 @@
 a virtual clock, and Engage audience syncs."""
 
 from harness.segment.clock import Agenda, VirtualClock, format_instant, parse_time_scale
-from harness.segment.delivery import DEFAULT_TIMEOUT, Delivery, Destination, segment_headers
+from harness.segment.delivery import (
+    DEFAULT_TIMEOUT,
+    Delivery,
+    Destination,
+    segment_headers,
+    without_credentials,
+)
 from harness.segment.engage import (
     COMPUTED_TRAITS,
     EngageConfig,
@@ -97,4 +103,5 @@ __all__ = [
     "running_simulator",
     "segment_headers",
     "snake_case",
+    "without_credentials",
 ]

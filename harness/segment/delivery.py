@@ -30,7 +30,7 @@ from harness.segment.journal import Journal
 from harness.segment.outbox import Parcel
 from harness.segment.retry import RetryPolicy, classify
 
-__all__ = ["DEFAULT_TIMEOUT", "Delivery", "Destination", "segment_headers"]
+__all__ = ["DEFAULT_TIMEOUT", "Delivery", "Destination", "segment_headers", "without_credentials"]
 
 #: Segment's timeout for one delivery attempt, in (real) seconds.
 DEFAULT_TIMEOUT = 5.0
@@ -79,11 +79,25 @@ class Destination:
         return cls(endpoint, api_key, timeout)
 
     @property
+    def shown_url(self) -> str:
+        """The endpoint fit to print: a user and password in it are shown as `***`."""
+        return without_credentials(self.url)
+
+    @property
     def base_url(self) -> str:
         """The URL the reference destination's read API hangs off (the endpoint minus /segment)."""
         parts = urlsplit(self.url)
         path = parts.path.removesuffix(_DEFAULT_PATH)
         return urlunsplit((parts.scheme, parts.netloc, path, "", "")).rstrip("/")
+
+
+def without_credentials(url: str) -> str:
+    """`url` fit to print: a user and password in it are shown as `***`."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +155,7 @@ class _Connection:
         self._timeout = destination.timeout
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = {
-            "Host": parts.netloc,
+            "Host": parts.netloc.rpartition("@")[2],  # never the user and password of the URL
             **segment_headers(destination.api_key, destination.settings),
         }
         head = f"POST {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())

@@ -26,7 +26,7 @@ from faker import Faker
 
 from harness.errors import TargetUnreachable, UsageError
 from harness.segment.clock import VirtualClock, format_instant
-from harness.segment.delivery import Destination
+from harness.segment.delivery import Destination, without_credentials
 from harness.segment.simulator import Simulator, SimulatorConfig
 
 __all__ = [
@@ -325,16 +325,17 @@ def check_membership(
         try:
             answer = session().get(url, timeout=timeout)
         except requests.RequestException as error:
-            raise TargetUnreachable(f"cannot read {url}: {error}") from None
+            shown = without_credentials(url)
+            raise TargetUnreachable(f"cannot read {shown}: {error}") from None
         if answer.status_code == 404:
             held: dict[str, Any] = {}
         elif answer.status_code == 200:
             held = {name: p.get("value") for name, p in answer.json()["properties"].items()}
         else:
             raise TargetUnreachable(
-                f"GET {url} answered {answer.status_code}: the membership check needs the "
-                "reference read API (GET /contacts/{email}); run with --no-check for other "
-                "destinations"
+                f"GET {without_credentials(url)} answered {answer.status_code}: the membership "
+                "check needs the reference read API (GET /contacts/{email}); run with --no-check "
+                "for other destinations"
             )
         mismatches = [
             Mismatch(email, name, value, held.get(name, _MISSING))
@@ -417,7 +418,7 @@ def run_engage(
             if not simulator.wait_until_idle(sync_timeout):
                 raise TargetUnreachable(
                     f"sync {sync.number} was still delivering after {sync_timeout:g} s: "
-                    f"is {destination.url} answering?"
+                    f"is {destination.shown_url} answering?"
                 )
             syncs += 1
             calls += len(sync.calls)

@@ -302,7 +302,7 @@ class Simulator:
         """Counts per journal status and per event, deliveries outstanding, the simulated and
         the real time."""
         return {
-            "destination": self.config.destination.url,
+            "destination": self.config.destination.shown_url,
             "clock": format_instant(self.clock.datetime()),
             "wall_clock": format_instant(self.pipeline.wall()),
             "time_scale": "instant" if self.clock.instant else self.clock.time_scale,
