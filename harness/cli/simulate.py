@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -449,7 +450,16 @@ def engage_command(
     churn: Annotated[
         float, typer.Option(help="Share of members leaving per simulated day (as many join).")
     ] = 0.1,
-    seed: Annotated[int, typer.Option(help="Seed for profiles, membership and traits.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for profiles, ids, membership and traits.")] = 0,
+    tag: Annotated[
+        str | None,
+        typer.Option(
+            help="Put +TAG in every email and .TAG on every messageId, so that runs against one "
+            "long-lived destination never collide. Default: a new tag per run with "
+            "--destination, none with the built-in one; '' for none.",
+            show_default=False,
+        ),
+    ] = None,
     start: Annotated[
         str | None,
         typer.Option(
@@ -499,6 +509,7 @@ def engage_command(
         churn=churn,
         seed=seed,
         computed_traits=computed_traits,
+        tag=_engage_tag(tag, destination),
     )
     console = Console(stderr=True)
     simulation = EngageSimulation(config, start=_start_time(start, days))
@@ -536,11 +547,21 @@ def engage_command(
         raise typer.Exit(1)
 
 
+def _engage_tag(given: str | None, destination: str | None) -> str:
+    """The run's tag: the one given, else a new one against a destination that outlives the
+    run (as `nat-harness run` tags), else none (the built-in destination starts empty)."""
+    if given is not None:
+        return given
+    return "e" + secrets.token_hex(3) if destination else ""
+
+
 def _print_engage_summary(
     summary: EngageSummary, audience: str, population: int, traits: bool
 ) -> None:
     out = sys.stdout.write
     out(f'Engage audience "{audience}" -> traits.{summary.audience_key}\n')
+    if summary.tag:
+        out(f"Tag:        +{summary.tag} on every email, .{summary.tag} on every messageId\n")
     out(f"Syncs:      {summary.syncs} ({summary.first_sync_at} to {summary.last_sync_at})\n")
     out(
         f"Calls sent: {summary.calls} (delivered {summary.delivered}, retried "
