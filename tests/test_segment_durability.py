@@ -213,3 +213,20 @@ def test_a_stop_mid_delivery_exits_0_its_counts_add_up_and_the_journal_is_comple
     assert exit_code == 0
     assert (again["restored"], again["delivered"], again["kept"]) == (summary["kept"],) * 2 + (0,)
     assert len(gate.delivered) == 230 and set(gate.delivered.values()) == {1}
+
+
+def test_a_second_signal_cuts_the_drain_short_and_keeps_the_rest(
+    started: Callable[..., Running], destination: tuple[str, Gate, Store], tmp_path: Path
+) -> None:
+    """With an hour to drain and nothing deliverable, only the second signal can end it."""
+    url, gate, _ = destination
+    gate.admits = lambda run, message_id: False
+    first = started(*arguments(url, 1, tmp_path / "data", "--drain-timeout", "3600"))
+    for events in batches("stuck", 20):
+        first.send(events)
+    first.wait_until("20 refusals", lambda status: status["counts"]["retried"] >= 20)
+    first.process.send_signal(signal.SIGTERM)
+    first.wait_for_line("Stopping on SIGTERM: 20 events still to deliver")
+    exit_code, summary = first.stop(signal.SIGINT)
+    assert exit_code == 0
+    assert (summary["accepted"], summary["delivered"], summary["kept"]) == (20, 0, 20)

@@ -227,11 +227,12 @@ def segment_command(
     """Run Segment's tracking API locally and deliver identify calls as Segment does.
 
     Deduplication, timestamp correction, integrations, retries on a virtual clock, duplicates,
-    reordering and failures on demand, and a journal of what happened to every event.
+    reordering and failures on demand, and a journal of what happened to every event. What it
+    acknowledged is kept in --data until delivered, across a stop or a crash.
 
     Example:
 
-        nat-harness simulate segment --port 8787 --fail-rate 0.2 --duplicate-rate 0.1
+        nat-harness simulate segment --port 8787 --fail-rate 0.2 --data ./segment-data
 
         curl -u mywritekey: -H 'Content-Type: application/json' \\
           http://127.0.0.1:8787/v1/identify \\

@@ -1,5 +1,5 @@
-"""Segment's side of the pipe, locally: tracking API, pipeline, delivery with retries and faults,
-a virtual clock, and Engage audience syncs."""
+"""Segment's side of the pipe, locally: tracking API, pipeline, an outbox that keeps what was
+acknowledged, delivery with retries and faults, a virtual clock, and Engage audience syncs."""
 
 from harness.segment.clock import Agenda, VirtualClock, format_instant, parse_time_scale
 from harness.segment.delivery import (
