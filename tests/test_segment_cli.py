@@ -220,6 +220,8 @@ def test_the_read_back_hint_names_where_the_key_is_not_the_key(
     shown: str,
 ) -> None:
     simulator = started(*arguments, "--data", str(tmp_path), env=env)
+    exit_code, _ = simulator.stop(signal.SIGTERM)  # a clean stop removes the embedded database
+    assert exit_code == 0
     [hint] = [line for line in simulator.lines if "read it back" in line]
     assert shown in hint
     assert "my-own-secret" not in "\n".join(simulator.lines)
