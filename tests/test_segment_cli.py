@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -16,8 +18,16 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.errors import UsageError
+from tests.segment_processes import Running, simulator_processes
+from tests.test_segment_delivery import Reply, stub_destination
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def started() -> Iterator[Callable[..., Running]]:
+    with simulator_processes() as start:
+        yield start
 
 
 def test_engage_command_prints_a_summary_and_checks() -> None:
@@ -165,3 +175,53 @@ def test_segment_command_serves_delivers_and_stops_on_ctrl_c(tmp_path: Path) -> 
     assert "delivered 1" in output
     logged = [orjson.loads(line)["status"] for line in log.read_bytes().splitlines()]
     assert logged[0] == "accepted" and logged[-1] == "delivered"
+
+
+def test_banner_status_and_journal_never_show_the_keys(
+    started: Callable[..., Running], tmp_path: Path
+) -> None:
+    """A `user:pass@` destination URL and the destination's API key stay off the screen and the
+    status route; the Host header carries no credentials either."""
+    with stub_destination(lambda number, body: Reply()) as stub:
+        port = stub.url.split(":")[2].split("/")[0]
+        secret_url = f"http://nat-user:url-secret@127.0.0.1:{port}/segment"
+        simulator = started(
+            "--destination", secret_url, "--api-key", "api-key-secret", "--data", str(tmp_path)
+        )
+        simulator.send([{"userId": "u1", "messageId": "m1", "type": "identify"}])
+        status = simulator.wait_until("a delivery", lambda s: s["events"]["delivered"] == 1)
+        journal = requests.get(f"{simulator.url}/journal", timeout=5).text
+        exit_code, _ = simulator.stop(signal.SIGTERM)
+    assert exit_code == 0
+    assert status["destination"] == f"http://***@127.0.0.1:{port}/segment"
+    shown = "\n".join([*simulator.lines, orjson.dumps(status).decode(), journal])
+    assert f"***@127.0.0.1:{port}/segment" in shown
+    for secret in ("url-secret", "nat-user", "api-key-secret"):
+        assert secret not in shown
+    [(headers, _)] = stub.received
+    assert headers["host"] == f"127.0.0.1:{port}"
+    assert headers["authorization"] == "Basic " + base64.b64encode(b"api-key-secret:").decode()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "shown"),
+    [
+        ((), {}, "curl -u local-nat-key: "),
+        (("--api-key", "my-own-secret"), {}, "curl -u YOUR_API_KEY: "),
+        ((), {"NAT_API_KEY": "my-own-secret"}, 'curl -u "$NAT_API_KEY": '),
+    ],
+    ids=["built-in-key", "key-option", "key-in-environment"],
+)
+def test_the_read_back_hint_names_where_the_key_is_not_the_key(
+    started: Callable[..., Running],
+    tmp_path: Path,
+    arguments: tuple[str, ...],
+    env: dict[str, str],
+    shown: str,
+) -> None:
+    simulator = started(*arguments, "--data", str(tmp_path), env=env)
+    exit_code, _ = simulator.stop(signal.SIGTERM)  # a clean stop removes the embedded database
+    assert exit_code == 0
+    [hint] = [line for line in simulator.lines if "read it back" in line]
+    assert shown in hint
+    assert "my-own-secret" not in "\n".join(simulator.lines)

@@ -4,6 +4,7 @@ that passes on the reference destination and fails on one that drops `false` upd
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,9 +17,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from typer.testing import CliRunner
 
+from harness.cli import app
 from harness.errors import UsageError
-from harness.segment import Destination, segment_headers
+from harness.segment import Destination, format_instant, segment_headers
 from harness.segment.engage import (
     EngageConfig,
     EngageSimulation,
@@ -27,6 +30,7 @@ from harness.segment.engage import (
     snake_case,
 )
 from reference_impl import Faults, Store, create_app, running_server
+from scenarios.sampler import EMAIL_DOMAINS
 from tests.conftest import API_KEY
 
 START = datetime(2024, 5, 1, tzinfo=UTC)
@@ -229,3 +233,106 @@ def test_check_reports_a_never_member_marked_as_member(reference: tuple[str, Sto
     assert [(m.email, m.name, m.found) for m in report.mismatches] == [
         (outsider.email, "order_completed_last_30_days", True)
     ]
+
+
+def recording_destination(received: list[dict[str, Any]]) -> Starlette:
+    """A destination that takes every call and keeps its body."""
+
+    async def segment(request: Request) -> Response:
+        received.append(orjson.loads(await request.body()))
+        return Response(b'{"outcome":"created"}', 200, media_type="application/json")
+
+    return Starlette(routes=[Route("/segment", segment, methods=["POST"])])
+
+
+def test_engage_calls_are_received_at_their_simulated_sync_time() -> None:
+    """The one place events carry simulated times: a sync on a simulated day is received then,
+    not at the real moment the simulation runs."""
+    engage = simulation(days=1.0, population=30)
+    syncs = list(simulation(days=1.0, population=30).syncs())
+    received: list[dict[str, Any]] = []
+    with running_server(recording_destination(received)) as url:
+        run_engage(engage, Destination.at(url, API_KEY), concurrency=2, check=False)
+    sync_at = {format_instant(sync.at): index for index, sync in enumerate(syncs)}
+    assert len(received) == sum(len(sync.calls) for sync in syncs) > 0
+    ends = [sync.at for sync in syncs[1:]] + [START + timedelta(days=2)]
+    for message in received:
+        assert message["timestamp"] == message["originalTimestamp"] in sync_at, message
+        index = sync_at[message["timestamp"]]
+        received_at = datetime.fromisoformat(message["receivedAt"])
+        assert datetime.fromisoformat(message["timestamp"]) <= received_at < ends[index], message
+
+
+def all_calls(engage: EngageSimulation) -> list[dict[str, Any]]:
+    return [call for sync in engage.syncs() for call in sync.calls]
+
+
+def test_the_same_seed_gives_byte_identical_calls_to_reserved_domains_only() -> None:
+    first, again, other = (
+        all_calls(simulation()),
+        all_calls(simulation()),
+        all_calls(simulation(seed=5)),
+    )
+    assert orjson.dumps(first) == orjson.dumps(again)
+    assert {call["messageId"] for call in first}.isdisjoint(call["messageId"] for call in other)
+    assert len({call["messageId"] for call in first}) == len(first), "messageIds are unique"
+    domains = {call["traits"]["email"].rpartition("@")[2] for call in first + other}
+    assert domains <= set(EMAIL_DOMAINS), domains
+
+
+def test_a_tag_marks_every_email_and_message_id_and_nothing_else() -> None:
+    untagged = all_calls(simulation())
+    tagged = {tag: all_calls(simulation(tag=tag)) for tag in ("t1", "t2")}
+    for tag, calls in tagged.items():
+        assert all(
+            call["traits"]["email"].endswith(tuple(f"+{tag}@{d}" for d in EMAIL_DOMAINS))
+            for call in calls
+        )
+        assert all(call["messageId"].endswith(f".{tag}") for call in calls)
+        untag = (
+            orjson.dumps(calls)
+            .replace(f"+{tag}@".encode(), b"@")
+            .replace(f'.{tag}"'.encode(), b'"')
+        )
+        assert untag == orjson.dumps(untagged), "the tag changes emails and messageIds only"
+    emails = {tag: {call["traits"]["email"] for call in calls} for tag, calls in tagged.items()}
+    assert emails["t1"].isdisjoint(emails["t2"])
+
+
+def test_a_tag_that_cannot_go_into_an_email_is_refused() -> None:
+    with pytest.raises(UsageError, match="--tag 'two words' cannot go into an email address"):
+        EngageConfig(audience=AUDIENCE, tag="two words")
+
+
+def test_reruns_against_one_destination_get_their_own_tag_and_contacts(tmp_path: Path) -> None:
+    """`simulate engage --destination` tags each run, as `nat-harness run` does."""
+    store = Store(tmp_path / "nat.db")
+    try:
+        with running_server(create_app(store, API_KEY)) as url:
+            command = [
+                "simulate",
+                "engage",
+                "--audience",
+                "VIP",
+                "--population",
+                "20",
+                "--days",
+                "0.5",
+                "--destination",
+                url,
+                "--api-key",
+                API_KEY,
+                "--json",
+            ]
+            summaries = []
+            for _ in range(2):
+                result = CliRunner().invoke(app, command)
+                assert result.exit_code == 0, result.output
+                summaries.append(orjson.loads(result.stdout))
+        tags = [summary["tag"] for summary in summaries]
+        assert tags[0] != tags[1] and all(re.fullmatch(r"e[0-9a-f]{6}", tag) for tag in tags)
+        assert all(summary["check"]["ok"] for summary in summaries)
+        calls = summaries[0]["calls"]
+        assert store.counts()["messages"] == calls + summaries[1]["calls"], "no messageId shared"
+    finally:
+        store.close()

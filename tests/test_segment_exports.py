@@ -7,7 +7,17 @@ import inspect
 
 import harness.segment as package
 
-MODULES = ("clock", "delivery", "engage", "faults", "ingest", "journal", "pipeline", "retry")
+MODULES = (
+    "clock",
+    "delivery",
+    "engage",
+    "faults",
+    "ingest",
+    "journal",
+    "outbox",
+    "pipeline",
+    "retry",
+)
 
 
 def test_all_names_exist_once() -> None:

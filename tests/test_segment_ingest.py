@@ -271,3 +271,125 @@ def test_reference_read_api_sees_delivered_traits(
         f"{destination_url}/contacts/person-pro@example.com", headers=basic_auth(), timeout=5
     ).json()
     assert contact["properties"]["plan"]["value"] == "pro"
+
+
+# Nothing a client sends gets a 5xx or loses an event (issue 8, item 4).
+
+
+def nested(depth: int) -> Any:
+    """A JSON value `depth` arrays deep."""
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"originalTimestamp": "0001-01-01T00:00:00+01:00"},
+        {"timestamp": "9999-12-31T23:59:59-01:00"},
+        {"originalTimestamp": "0001-01-01T00:00:00Z", "sentAt": "9999-12-31T23:59:59Z"},
+        {"originalTimestamp": "9999-12-31T23:59:59Z", "sentAt": "0001-01-01T00:00:00Z"},
+    ],
+    ids=["before-year-one-in-utc", "after-year-9999-in-utc", "correction-under", "correction-over"],
+)
+def test_out_of_range_times_are_acknowledged_and_delivered(
+    tracking_api: str, simulator: Simulator, store: Store, fields: dict[str, Any]
+) -> None:
+    """Segment takes an event whatever its times; one it cannot correct keeps its receipt time."""
+    event = identify("old", **fields)
+    answer = requests.post(f"{tracking_api}/v1/identify", json=event, timeout=5)
+    assert (answer.status_code, answer.json()) == (200, {"success": True})
+    assert simulator.wait_until_idle(10)
+    [accepted, outcome] = journal(tracking_api, messageId="message-old")
+    assert accepted["status"] == "accepted"
+    assert outcome["status"] in ("delivered", "dropped"), outcome  # the destination's own call
+
+
+def test_a_batch_with_an_event_nested_too_deep_is_refused_whole_and_its_retry_delivers(
+    tracking_api: str, simulator: Simulator, store: Store
+) -> None:
+    """Before: the events ahead of the bad one were journaled and remembered but never queued,
+    so the client's retry was filtered as a duplicate and they never arrived."""
+    good = [identify(f"deep{n}") for n in range(3)]
+    bad = identify("deep-bad", traits={"email": "deep-bad@example.com", "tree": nested(300)})
+    before = simulator.journal.counts()
+    answer = requests.post(
+        f"{tracking_api}/v1/batch", json={"batch": [*good[:2], bad, good[2]]}, timeout=5
+    )
+    assert answer.status_code == 400, answer.text
+    refusal = answer.json()
+    assert refusal["success"] is False and refusal["code"] == "invalid_request"
+    assert refusal["message"].startswith("batch[2].traits nests deeper than 255 levels")
+    assert simulator.journal.counts() == before, "nothing of a refused batch is journaled"
+    retry = requests.post(f"{tracking_api}/v1/batch", json={"batch": good}, timeout=5)
+    assert retry.status_code == 200, retry.text
+    assert simulator.wait_until_idle(10)
+    for number in range(3):
+        statuses = [e["status"] for e in journal(tracking_api, messageId=f"message-deep{number}")]
+        assert statuses == ["accepted", "delivered"], statuses
+        assert store.contact(f"person-deep{number}@example.com") is not None
+
+
+@pytest.mark.parametrize(
+    ("depth", "code", "message"),
+    [
+        (300, "invalid_request", "traits nests deeper than 255 levels"),
+        (1100, "invalid_json", "the body is not valid JSON"),
+    ],
+    ids=["past-the-serializer", "past-the-parser"],
+)
+def test_a_single_event_nested_too_deep_gets_400_naming_the_field(
+    tracking_api: str, simulator: Simulator, depth: int, code: str, message: str
+) -> None:
+    body = orjson.dumps(identify("deep")).replace(
+        b'"traits":{', b'"traits":{"tree":' + b"[" * depth + b"]" * depth + b","
+    )
+    answer = requests.post(
+        f"{tracking_api}/v1/identify",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert answer.status_code == 400, answer.text
+    assert (answer.json()["code"], answer.json()["message"][: len(message)]) == (code, message)
+    assert simulator.journal.counts()["accepted"] == 0
+
+
+def test_events_nested_just_within_the_limit_are_delivered(
+    tracking_api: str, simulator: Simulator, store: Store
+) -> None:
+    event = identify("shallow", traits={"email": "person-shallow@example.com", "t": nested(250)})
+    answer = requests.post(f"{tracking_api}/v1/identify", json=event, timeout=5)
+    assert answer.status_code == 200, answer.text
+    assert simulator.wait_until_idle(10)
+    assert "accepted" in [e["status"] for e in journal(tracking_api, messageId="message-shallow")]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [b"Basic \xff", "Basic é".encode(), b"Basic \xc3\xa9\xff==", b"Basic"],
+    ids=["latin-1-byte", "utf-8-letter", "mixed", "no-credentials"],
+)
+def test_unreadable_basic_credentials_get_401_from_a_guarded_api(
+    guarded_tracking_api: str, authorization: bytes
+) -> None:
+    answer = requests.post(
+        f"{guarded_tracking_api}/v1/identify",
+        data=orjson.dumps(identify("bytes")),
+        headers={"Content-Type": "application/json", "Authorization": authorization},  # type: ignore[dict-item]
+        timeout=5,
+    )
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["code"] == "unauthorized"
+
+
+def test_unreadable_basic_credentials_pass_when_any_key_does(tracking_api: str) -> None:
+    answer = requests.post(
+        f"{tracking_api}/v1/identify",
+        data=orjson.dumps(identify("bytes")),
+        headers={"Content-Type": "application/json", "Authorization": b"Basic \xff"},  # type: ignore[dict-item]
+        timeout=5,
+    )
+    assert answer.status_code == 200, answer.text

@@ -53,11 +53,13 @@ def test_log_file_keeps_every_entry_as_json_lines(clock: VirtualClock, tmp_path:
     journal.close()
     lines = [orjson.loads(line) for line in log.read_bytes().splitlines()]
     assert [line["status"] for line in lines] == list(STATUSES)
-    assert lines[1]["reason"] == "because-filtered"
+    assert lines[2]["reason"] == "because-filtered"
 
 
 def test_unknown_status_query_lists_the_statuses(clock: VirtualClock) -> None:
-    with pytest.raises(UsageError, match="accepted, filtered, delivered, retried, dropped"):
+    with pytest.raises(
+        UsageError, match="accepted, restored, filtered, delivered, retried, dropped, kept"
+    ):
         Journal(clock).query(status="lost")
 
 

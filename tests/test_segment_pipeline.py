@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from harness.errors import UsageError
-from harness.segment.clock import VirtualClock
 from harness.segment.faults import DeliveryFaults
 from harness.segment.pipeline import DAY, Filtered, Forward, Pipeline, enabled_for
 
 RECEIVED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(0, start=RECEIVED, timer=lambda: 0.0)
+class Wall:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
 
 
 @pytest.fixture
-def pipeline(clock: VirtualClock) -> Pipeline:
+def clock() -> Wall:
+    return Wall(RECEIVED)
+
+
+@pytest.fixture
+def pipeline(clock: Wall) -> Pipeline:
     return Pipeline(clock)
 
 
@@ -94,9 +106,7 @@ def test_path_type_wins_over_the_body(pipeline: Pipeline) -> None:
     assert verdict.message["type"] == "identify"
 
 
-def test_duplicate_message_id_is_dropped_within_the_window(
-    pipeline: Pipeline, clock: VirtualClock
-) -> None:
+def test_duplicate_message_id_is_dropped_within_the_window(pipeline: Pipeline, clock: Wall) -> None:
     assert isinstance(pipeline.process(identify()), Forward)
     clock.advance(DAY - 1)
     again = pipeline.process(identify())
@@ -105,13 +115,13 @@ def test_duplicate_message_id_is_dropped_within_the_window(
     assert again.message_id == "m1"
 
 
-def test_message_id_is_forgotten_after_the_window(pipeline: Pipeline, clock: VirtualClock) -> None:
+def test_message_id_is_forgotten_after_the_window(pipeline: Pipeline, clock: Wall) -> None:
     assert isinstance(pipeline.process(identify()), Forward)
     clock.advance(DAY + 1)
     assert isinstance(pipeline.process(identify()), Forward)
 
 
-def test_dedup_window_is_configurable(clock: VirtualClock) -> None:
+def test_dedup_window_is_configurable(clock: Wall) -> None:
     short = Pipeline(clock, dedup_window=60)
     assert isinstance(short.process(identify()), Forward)
     clock.advance(30)
@@ -227,3 +237,39 @@ def test_faults_duplicate_about_their_rate_within_the_window() -> None:
 
 def test_no_faults_means_one_immediate_copy() -> None:
     assert DeliveryFaults().delays(random.Random(0)) == [0.0]
+
+
+def test_screening_remembers_nothing_until_the_request_is_stored(
+    pipeline: Pipeline, clock: Wall
+) -> None:
+    """The simulator remembers a request's messageIds only once it has taken the whole request,
+    so a client's retry of a refused request is no duplicate."""
+    received = clock()
+    prepared = [pipeline.prepare(identify(), received=received) for _ in range(2)]
+    first, again = pipeline.screen(prepared, received)
+    assert isinstance(first, Forward)
+    assert isinstance(again, Filtered) and again.reason == "duplicate", "same id, same request"
+    assert isinstance(pipeline.screen(prepared[:1], received)[0], Forward), "nothing remembered"
+    pipeline.remember([first], received)
+    [retry] = pipeline.screen(prepared[:1], received)
+    assert isinstance(retry, Filtered) and retry.reason == "duplicate"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"originalTimestamp": "0001-01-01T00:00:00+01:00"},
+        {"originalTimestamp": "0001-01-01T00:00:00Z", "sentAt": "9999-12-31T23:59:59Z"},
+        {"originalTimestamp": "9999-12-31T23:59:59Z", "sentAt": "0001-01-01T00:00:00Z"},
+        {"timestamp": ["not", "a", "time"], "sentAt": {"nor": "this"}},
+    ],
+    ids=["no-utc-instant", "correction-under-year-one", "correction-over-year-9999", "not-text"],
+)
+def test_times_that_cannot_be_corrected_keep_the_receipt_time(
+    pipeline: Pipeline, fields: dict[str, Any]
+) -> None:
+    verdict = pipeline.process(identify(**fields))
+    assert isinstance(verdict, Forward)
+    assert (
+        verdict.message["timestamp"] == verdict.message["receivedAt"] == "2024-05-01T12:00:00.000Z"
+    )

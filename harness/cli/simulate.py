@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
+import shutil
+import signal
 import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -27,6 +33,7 @@ from harness.segment import (
     EngageConfig,
     EngageSimulation,
     EngageSummary,
+    Shutdown,
     Simulator,
     SimulatorConfig,
     Sync,
@@ -162,12 +169,14 @@ def segment_command(
     time_scale: Annotated[
         str,
         typer.Option(
-            help="'instant' (jump to the next due retry when idle), 1 for real time, or a "
-            "factor such as 60 (a simulated minute per second)."
+            help="How fast retries and delays fall due: 'instant' (jump to the next due retry "
+            "when idle), 1 for real time, or a factor such as 60 (a simulated minute per "
+            "second). Events keep their real receivedAt and timestamp."
         ),
     ] = "instant",
     dedup_window: Annotated[
-        float, typer.Option(min=0.0, help="Seconds a messageId is remembered for deduplication.")
+        float,
+        typer.Option(min=0.0, help="Real seconds a messageId is remembered for deduplication."),
     ] = 86400.0,
     duplicate_rate: Annotated[
         float, typer.Option(help="Share of events delivered twice (same messageId).")
@@ -181,6 +190,23 @@ def segment_command(
     journal_size: Annotated[
         int, typer.Option(min=1, help="Journal entries kept for GET /journal.")
     ] = 10_000,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep acknowledged events in this directory (SQLite) until they are delivered: "
+            "a simulator started again on it delivers what the last one left. Default: a new "
+            "temporary directory, removed at the stop unless events are kept in it.",
+            show_default=False,
+        ),
+    ] = None,
+    drain_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="On Ctrl-C or SIGTERM, seconds to go on delivering what is queued; the rest is "
+            "kept in --data for the next start.",
+        ),
+    ] = 5.0,
     fail_rate: Annotated[
         float,
         typer.Option(
@@ -201,11 +227,12 @@ def segment_command(
     """Run Segment's tracking API locally and deliver identify calls as Segment does.
 
     Deduplication, timestamp correction, integrations, retries on a virtual clock, duplicates,
-    reordering and failures on demand, and a journal of what happened to every event.
+    reordering and failures on demand, and a journal of what happened to every event. What it
+    acknowledged is kept in --data until delivered, across a stop or a crash.
 
     Example:
 
-        nat-harness simulate segment --port 8787 --fail-rate 0.2 --duplicate-rate 0.1
+        nat-harness simulate segment --port 8787 --fail-rate 0.2 --data ./segment-data
 
         curl -u mywritekey: -H 'Content-Type: application/json' \\
           http://127.0.0.1:8787/v1/identify \\
@@ -221,48 +248,179 @@ def segment_command(
         raise UsageError(str(error)) from None
     delivery_faults = DeliveryFaults(duplicate_rate, reorder_window, seed)
     console = Console(stderr=True)
-    listener = _listen(host, port)
-    with (
-        contextlib.closing(listener),
-        _destination_url(destination, key, destination_faults) as (url, embedded),
-    ):
-        simulator = Simulator(
-            SimulatorConfig(
-                Destination.at(url, key, timeout=timeout),
-                write_key=write_key,
-                concurrency=concurrency,
-                time_scale=scale,
-                dedup_window=dedup_window,
-                faults=delivery_faults,
-                journal_size=journal_size,
-                log_path=log,
+    with _StopRequests() as stop, _data_directory(data) as data_dir:
+        listener = _listen(host, port)
+        with (
+            contextlib.closing(listener),
+            _destination_url(destination, key, destination_faults) as (url, embedded),
+        ):
+            simulator = Simulator(
+                SimulatorConfig(
+                    Destination.at(url, key, timeout=timeout),
+                    write_key=write_key,
+                    concurrency=concurrency,
+                    time_scale=scale,
+                    dedup_window=dedup_window,
+                    faults=delivery_faults,
+                    journal_size=journal_size,
+                    log_path=log,
+                    data_dir=data_dir.path,
+                )
             )
-        )
-        bound_host, bound_port = listener.getsockname()[:2]
-        base = f"http://{bound_host}:{bound_port}"
-        print(f"Segment tracking API on {base}/v1/{{identify,track,page,...,batch}}", flush=True)
-        where = "reference destination (temporary database)" if embedded else "destination"
-        print(f"Delivering identify calls to the {where} at {url}", flush=True)
-        if embedded:
-            print(f"  read it back: curl -u {key}: {url.removesuffix('/segment')}/contacts/EMAIL")
+            try:
+                simulator.start()
+                _print_banner(listener, embedded, key, simulator, time_scale, log)
+                server = uvicorn.Server(
+                    uvicorn.Config(
+                        create_ingest_app(simulator),
+                        access_log=False,
+                        log_level="warning",
+                        lifespan="off",
+                    )
+                )
+                with _live_status(simulator, console):
+                    stop.on_first(server)
+                    if not stop.requested.is_set():
+                        server.run(sockets=[listener])
+                    _drain(simulator, drain_timeout, stop)
+            finally:
+                shutdown = simulator.stop()  # at once, if something failed before the drain
+                data_dir.keep = data_dir.keep or shutdown.kept > 0
+        _print_shutdown(shutdown, simulator)
+
+
+class _StopRequests:
+    """SIGINT and SIGTERM alike ask for a clean stop (exit 0): the first one stops the server
+    and starts the drain, the next one cuts the drain short.
+
+    uvicorn takes both signals while it serves and raises them again once it has stopped; they
+    land here then, so neither kills the process (SIGTERM used to end it with 143).
+    """
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.requested = threading.Event()
+        self.again = threading.Event()
+        self._server: uvicorn.Server | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequests:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def on_first(self, server: uvicorn.Server) -> None:
+        """Stop `server` on the first request (it may have come already)."""
+        self._server = server
+        if self.requested.is_set():
+            server.should_exit = True
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.received.append(signal.Signals(signum).name)
+        if self.requested.is_set():
+            self.again.set()
+        self.requested.set()
+        if self._server is not None:
+            self._server.should_exit = True
+
+
+@dataclass
+class _DataDirectory:
+    path: Path
+    temporary: bool
+    keep: bool = True
+
+
+@contextlib.contextmanager
+def _data_directory(given: Path | None) -> Iterator[_DataDirectory]:
+    """`--data`, or a new temporary directory that is removed at the end unless it keeps
+    events for the next start."""
+    if given is not None:
+        yield _DataDirectory(given, temporary=False)
+        return
+    directory = _DataDirectory(Path(tempfile.mkdtemp(prefix="nat-simulate-")), temporary=True)
+    directory.keep = False
+    try:
+        yield directory
+    finally:
+        if not directory.keep:
+            shutil.rmtree(directory.path, ignore_errors=True)
+
+
+def _drain(simulator: Simulator, seconds: float, stop: _StopRequests) -> None:
+    """Deliver what is queued for up to `seconds`, saying so; a second signal cuts it short."""
+    queued = simulator.tally().queued
+    if queued and seconds > 0 and not stop.again.is_set():
+        why = stop.received[0] if stop.received else "the server's end"
         print(
-            f"Concurrency {concurrency}, timeout {timeout:g} s, time scale {time_scale}; "
-            f"journal: {base}/journal?messageId=ID&status=delivered"
-            + (f", log {log}" if log else ""),
+            f"Stopping on {why}: {queued} events still to deliver; delivering for up to "
+            f"{seconds:g} s (Ctrl-C again keeps them for the next start)",
             flush=True,
         )
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_ingest_app(simulator),
-                access_log=False,
-                log_level="warning",
-                lifespan="off",
-            )
+    simulator.stop(seconds, interrupted=stop.again)
+
+
+def _print_banner(
+    listener: socket.socket,
+    embedded: bool,
+    key: str,
+    simulator: Simulator,
+    time_scale: str,
+    log: Path | None,
+) -> None:
+    bound_host, bound_port = listener.getsockname()[:2]
+    base = f"http://{bound_host}:{bound_port}"
+    print(f"Segment tracking API on {base}/v1/{{identify,track,page,...,batch}}", flush=True)
+    where = "reference destination (temporary database)" if embedded else "destination"
+    shown = simulator.config.destination.shown_url
+    print(f"Delivering identify calls to the {where} at {shown}", flush=True)
+    if embedded:
+        print(
+            f"  read it back: curl -u {_shown_key(key)}: "
+            f"{shown.removesuffix('/segment')}/contacts/EMAIL",
+            flush=True,
         )
-        with simulator, _live_status(simulator, console), contextlib.suppress(KeyboardInterrupt):
-            # uvicorn stops on Ctrl-C, then re-raises it: stopping is this command's normal end.
-            server.run(sockets=[listener])
-        print(f"Stopped. {_status_line(simulator)}", flush=True)
+    config = simulator.config
+    print(
+        f"Concurrency {config.concurrency}, timeout {config.destination.timeout:g} s, time scale "
+        f"{time_scale}; journal: {base}/journal?messageId=ID&status=delivered"
+        + (f", log {log}" if log else ""),
+        flush=True,
+    )
+    restored = simulator.tally().restored
+    print(
+        f"Data: {simulator.outbox.directory} (acknowledged events, SQLite)"
+        + (f"; delivering {restored} events kept by an earlier run" if restored else ""),
+        flush=True,
+    )
+
+
+def _shown_key(key: str) -> str:
+    """The API key as the banner may show it: the built-in local key (no secret: it is in the
+    README), else where the user put theirs, never the key itself."""
+    if key == _LOCAL_KEY:
+        return key
+    return '"$NAT_API_KEY"' if os.environ.get("NAT_API_KEY") == key else "YOUR_API_KEY"
+
+
+def _print_shutdown(shutdown: Shutdown, simulator: Simulator) -> None:
+    tally = shutdown.tally
+    print(
+        f"Stopped. accepted {tally.accepted}, restored {tally.restored}: filtered "
+        f"{tally.filtered}, delivered {tally.delivered}, dropped {tally.dropped}, kept "
+        f"{shutdown.kept} (retries {simulator.journal.counts()['retried']})",
+        flush=True,
+    )
+    if shutdown.kept:
+        print(
+            f"Kept {shutdown.kept} events in {shutdown.data_dir}: start again with --data "
+            f"{shutdown.data_dir} to deliver them",
+            flush=True,
+        )
 
 
 def _start_time(text: str | None, days: float) -> datetime:
@@ -293,7 +451,16 @@ def engage_command(
     churn: Annotated[
         float, typer.Option(help="Share of members leaving per simulated day (as many join).")
     ] = 0.1,
-    seed: Annotated[int, typer.Option(help="Seed for profiles, membership and traits.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for profiles, ids, membership and traits.")] = 0,
+    tag: Annotated[
+        str | None,
+        typer.Option(
+            help="Put +TAG in every email and .TAG on every messageId, so that runs against one "
+            "long-lived destination never collide. Default: a new tag per run with "
+            "--destination, none with the built-in one; '' for none.",
+            show_default=False,
+        ),
+    ] = None,
     start: Annotated[
         str | None,
         typer.Option(
@@ -343,6 +510,7 @@ def engage_command(
         churn=churn,
         seed=seed,
         computed_traits=computed_traits,
+        tag=_engage_tag(tag, destination),
     )
     console = Console(stderr=True)
     simulation = EngageSimulation(config, start=_start_time(start, days))
@@ -380,11 +548,21 @@ def engage_command(
         raise typer.Exit(1)
 
 
+def _engage_tag(given: str | None, destination: str | None) -> str:
+    """The run's tag: the one given, else a new one against a destination that outlives the
+    run (as `nat-harness run` tags), else none (the built-in destination starts empty)."""
+    if given is not None:
+        return given
+    return "e" + secrets.token_hex(3) if destination else ""
+
+
 def _print_engage_summary(
     summary: EngageSummary, audience: str, population: int, traits: bool
 ) -> None:
     out = sys.stdout.write
     out(f'Engage audience "{audience}" -> traits.{summary.audience_key}\n')
+    if summary.tag:
+        out(f"Tag:        +{summary.tag} on every email, .{summary.tag} on every messageId\n")
     out(f"Syncs:      {summary.syncs} ({summary.first_sync_at} to {summary.last_sync_at})\n")
     out(
         f"Calls sent: {summary.calls} (delivered {summary.delivered}, retried "

@@ -1,8 +1,14 @@
-"""Segment's side of the pipe, locally: tracking API, pipeline, delivery with retries and faults,
-a virtual clock, and Engage audience syncs."""
+"""Segment's side of the pipe, locally: tracking API, pipeline, an outbox that keeps what was
+acknowledged, delivery with retries and faults, a virtual clock, and Engage audience syncs."""
 
 from harness.segment.clock import Agenda, VirtualClock, format_instant, parse_time_scale
-from harness.segment.delivery import DEFAULT_TIMEOUT, Delivery, Destination, segment_headers
+from harness.segment.delivery import (
+    DEFAULT_TIMEOUT,
+    Delivery,
+    Destination,
+    segment_headers,
+    without_credentials,
+)
 from harness.segment.engage import (
     COMPUTED_TRAITS,
     EngageConfig,
@@ -24,6 +30,7 @@ from harness.segment.ingest import (
     create_ingest_app,
 )
 from harness.segment.journal import STATUSES, Journal, JournalEntry
+from harness.segment.outbox import OUTBOX_FILE, Incoming, Outbox, Parcel, StorageUnavailable
 from harness.segment.pipeline import (
     DAY,
     MESSAGE_TYPES,
@@ -31,12 +38,15 @@ from harness.segment.pipeline import (
     Filtered,
     Forward,
     Pipeline,
+    UnstorableEvent,
     enabled_for,
 )
 from harness.segment.retry import FOUR_HOURS, RETRYABLE_STATUSES, RetryPolicy, Verdict, classify
 from harness.segment.simulator import (
+    Shutdown,
     Simulator,
     SimulatorConfig,
+    Tally,
     embedded_destination,
     running_simulator,
 )
@@ -51,6 +61,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "MESSAGE_TYPES",
     "NAT_NAMES",
+    "OUTBOX_FILE",
     "RETRYABLE_STATUSES",
     "STATUSES",
     "Agenda",
@@ -62,16 +73,23 @@ __all__ = [
     "EngageSummary",
     "Filtered",
     "Forward",
+    "Incoming",
     "Journal",
     "JournalEntry",
     "MembershipReport",
     "Mismatch",
+    "Outbox",
+    "Parcel",
     "Pipeline",
     "Profile",
     "RetryPolicy",
+    "Shutdown",
     "Simulator",
     "SimulatorConfig",
+    "StorageUnavailable",
     "Sync",
+    "Tally",
+    "UnstorableEvent",
     "Verdict",
     "VirtualClock",
     "check_membership",
@@ -85,4 +103,5 @@ __all__ = [
     "running_simulator",
     "segment_headers",
     "snake_case",
+    "without_credentials",
 ]

@@ -15,7 +15,7 @@ import ssl
 import struct
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -27,10 +27,10 @@ from harness.errors import UsageError
 from harness.segment.clock import Agenda, VirtualClock, format_instant
 from harness.segment.faults import DeliveryFaults
 from harness.segment.journal import Journal
-from harness.segment.pipeline import Forward
+from harness.segment.outbox import Parcel
 from harness.segment.retry import RetryPolicy, classify
 
-__all__ = ["DEFAULT_TIMEOUT", "Delivery", "Destination", "segment_headers"]
+__all__ = ["DEFAULT_TIMEOUT", "Delivery", "Destination", "segment_headers", "without_credentials"]
 
 #: Segment's timeout for one delivery attempt, in (real) seconds.
 DEFAULT_TIMEOUT = 5.0
@@ -79,6 +79,11 @@ class Destination:
         return cls(endpoint, api_key, timeout)
 
     @property
+    def shown_url(self) -> str:
+        """The endpoint fit to print: a user and password in it are shown as `***`."""
+        return without_credentials(self.url)
+
+    @property
     def base_url(self) -> str:
         """The URL the reference destination's read API hangs off (the endpoint minus /segment)."""
         parts = urlsplit(self.url)
@@ -86,10 +91,20 @@ class Destination:
         return urlunsplit((parts.scheme, parts.netloc, path, "", "")).rstrip("/")
 
 
+def without_credentials(url: str) -> str:
+    """`url` fit to print: a user and password in it are shown as `***`."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
 @dataclass(frozen=True, slots=True)
 class _Job:
     """One copy of one event, with what its earlier attempts left behind."""
 
+    row: int
     message_id: str
     type: str
     body: bytes
@@ -140,7 +155,7 @@ class _Connection:
         self._timeout = destination.timeout
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = {
-            "Host": parts.netloc,
+            "Host": parts.netloc.rpartition("@")[2],  # never the user and password of the URL
             **segment_headers(destination.api_key, destination.settings),
         }
         head = f"POST {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
@@ -266,6 +281,7 @@ class Delivery:
         concurrency: int = 32,
         policy: RetryPolicy | None = None,
         faults: DeliveryFaults | None = None,
+        on_settled: Callable[[int, str], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise UsageError(f"--concurrency must be at least 1, got {concurrency}")
@@ -275,10 +291,14 @@ class Delivery:
         self.concurrency = concurrency
         self.policy = policy or RetryPolicy()
         self.faults = faults or DeliveryFaults()
+        self._on_settled = on_settled
         self._agenda: Agenda[_Job] = Agenda(clock)
         self._fault_rng = random.Random(self.faults.seed)
         self._backoff_rng = random.Random(None if self.faults.seed is None else ~self.faults.seed)
         self._workers: list[threading.Thread] = []
+        # Copies still to end per event row, and whether the event is settled already.
+        self._open: dict[int, list[int | bool]] = {}
+        self._open_lock = threading.Lock()
 
     def start(self) -> None:
         """Start the worker threads (once)."""
@@ -291,31 +311,60 @@ class Delivery:
             worker.start()
             self._workers.append(worker)
 
-    def submit(self, forwards: Sequence[Forward]) -> None:
-        """Queue events for delivery, each copy after its fault delay (none by default)."""
+    def submit(self, parcels: Sequence[Parcel]) -> None:
+        """Queue stored events for delivery, each copy after its fault delay (none by default).
+
+        An event is settled (`on_settled(row, "delivered" | "dropped")`) when its first copy is
+        delivered, or when every copy has ended without being delivered.
+        """
         now = self.clock.now()
         scheduled: list[tuple[float, _Job]] = []
-        for forward in forwards:
-            body = orjson.dumps(forward.message)
-            for copy, delay in enumerate(self.faults.delays(self._fault_rng), start=1):
-                scheduled.append((now + delay, _Job(forward.message_id, forward.type, body, copy)))
+        with self._open_lock:
+            for parcel in parcels:
+                delays = self.faults.delays(self._fault_rng)
+                self._open[parcel.row] = [len(delays), False]
+                for copy, delay in enumerate(delays, start=1):
+                    job = _Job(parcel.row, parcel.message_id, parcel.type, parcel.body, copy)
+                    scheduled.append((now + delay, job))
         self._agenda.put_many(scheduled)
 
     def outstanding(self) -> int:
         """Deliveries waiting (for their time or a worker) or in progress."""
         return self._agenda.outstanding()
 
+    def idle(self) -> bool:
+        """True when every submitted event is settled (injected duplicate copies aside)."""
+        with self._open_lock:
+            return not any(not settled for _, settled in self._open.values())
+
     def wait_until_idle(self, timeout: float) -> bool:
         """Block until every queued delivery has ended; False if `timeout` real seconds pass."""
         return self._agenda.wait_until_idle(timeout)
 
     def close(self, timeout: float = 10.0) -> int:
-        """Stop the workers; returns how many queued deliveries were abandoned."""
+        """Stop the workers (an attempt in progress ends first); returns how many queued
+        deliveries were abandoned. Their events stay unsettled."""
         abandoned = self._agenda.close()
         for worker in self._workers:
             worker.join(timeout)
         self._workers.clear()
         return abandoned
+
+    def _end_copy(self, job: _Job, delivered: bool) -> None:
+        """Settle the event of `job` if this copy decides it: the first delivered copy, or the
+        last copy to end undelivered."""
+        with self._open_lock:
+            state = self._open.get(job.row)
+            if state is None:
+                return
+            state[0] = int(state[0]) - 1
+            settle = not state[1] and (delivered or state[0] == 0)
+            if settle:
+                state[1] = True
+            if state[0] == 0:
+                del self._open[job.row]
+        if settle and self._on_settled is not None:
+            self._on_settled(job.row, "delivered" if delivered else "dropped")
 
     def _work(self) -> None:
         connection = _Connection(self.destination)
@@ -346,6 +395,7 @@ class Delivery:
         copy_note = " (injected duplicate)" if job.copy > 1 else ""
         record = self.journal.record
         if verdict.action == "delivered":
+            self._end_copy(job, delivered=True)
             record(
                 "delivered",
                 job.message_id,
@@ -356,6 +406,7 @@ class Delivery:
             )
             return
         if verdict.action == "drop":
+            self._end_copy(job, delivered=False)
             record(
                 "dropped",
                 job.message_id,
@@ -374,6 +425,7 @@ class Delivery:
             retry_after=retry_after,
         )
         if retry_at is None:
+            self._end_copy(job, delivered=False)
             record(
                 "dropped",
                 job.message_id,

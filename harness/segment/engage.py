@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 import re
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,8 +25,9 @@ from faker import Faker
 
 from harness.errors import TargetUnreachable, UsageError
 from harness.segment.clock import VirtualClock, format_instant
-from harness.segment.delivery import Destination
+from harness.segment.delivery import Destination, without_credentials
 from harness.segment.simulator import Simulator, SimulatorConfig
+from scenarios.sampler import EMAIL_DOMAINS
 
 __all__ = [
     "COMPUTED_TRAITS",
@@ -49,6 +49,7 @@ DAY = 24 * HOUR
 COMPUTED_TRAITS: dict[str, str] = {"lifetime_orders": "number", "favorite_category": "string"}
 _CATEGORIES = ("books", "garden", "kitchen", "music", "outdoors", "shoes", "toys", "travel")
 _SYNC_EVERY = (2 * HOUR, 3 * HOUR)
+_TAG = re.compile(r"[A-Za-z0-9_-]{0,20}")
 
 
 def snake_case(name: str) -> str:
@@ -85,9 +86,15 @@ class EngageConfig:
     seed: int = 0
     initial_share: float = 0.3
     computed_traits: bool = True
+    tag: str = ""
 
     def __post_init__(self) -> None:
         snake_case(self.audience)
+        if not _TAG.fullmatch(self.tag):
+            raise UsageError(
+                f"--tag {self.tag!r} cannot go into an email address: use up to 20 letters, "
+                "digits, '-' or '_' (or '' for none)"
+            )
         if self.population < 1:
             raise UsageError(f"--population must be at least 1 profile, got {self.population}")
         if not 0 <= self.days <= 365:
@@ -119,6 +126,11 @@ class Sync:
 class EngageSimulation:
     """A seeded population with an audience and computed traits that change sync after sync.
 
+    Everything comes from the seed (the same config gives byte-identical calls): names, ids,
+    membership. Emails are on reserved domains (RFC 2606), so a call can reach no real person,
+    and carry `+tag` when the config has one, as do messageIds (`.tag`), so that runs with
+    different tags never share a contact or a messageId on a long-lived destination.
+
     `expected_properties` says what the destination should hold for each profile: the latest
     value sent for each key.
     """
@@ -130,10 +142,15 @@ class EngageSimulation:
         self.start = start
         self.audience_key = snake_case(config.audience)
         self._rng = random.Random(config.seed)
+        # messageIds have their own stream, so membership is the same whatever ids are drawn.
+        self._ids = random.Random(f"message-ids-{config.seed}")
+        self._id_suffix = f".{config.tag}" if config.tag else ""
         if faker is None:
             faker = Faker("en_US")
             faker.seed_instance(config.seed)
-        self.profiles = tuple(_make_profile(faker, number) for number in range(config.population))
+        self.profiles = tuple(
+            _make_profile(faker, number, config.tag) for number in range(config.population)
+        )
         self.space_id = f"spa_{self._rng.getrandbits(64):016x}"
         self._computation_ids = {
             key: f"{'aud' if key == self.audience_key else 'trt'}_{self._rng.getrandbits(64):016x}"
@@ -226,7 +243,7 @@ class EngageSimulation:
         timestamp = format_instant(self.start + timedelta(seconds=at))
         return {
             "type": "identify",
-            "messageId": f"personas_{uuid.uuid4().hex}",
+            "messageId": f"personas_{self._ids.getrandbits(128):032x}{self._id_suffix}",
             "userId": profile.user_id,
             "traits": {key: value, "email": profile.email},
             "context": {
@@ -245,12 +262,13 @@ class EngageSimulation:
         }
 
 
-def _make_profile(faker: Faker, number: int) -> Profile:
+def _make_profile(faker: Faker, number: int, tag: str) -> Profile:
     first, last = faker.first_name(), faker.last_name()
     local = re.sub(r"[^a-z0-9.]", "", f"{first}.{last}".lower())
+    plus = f"+{tag}" if tag else ""
     return Profile(
         user_id=f"user_{number:06d}",
-        email=f"{local}.{number}@{faker.free_email_domain()}",
+        email=f"{local}.{number}{plus}@{EMAIL_DOMAINS[number % len(EMAIL_DOMAINS)]}",
         first_name=first,
         last_name=last,
     )
@@ -325,16 +343,17 @@ def check_membership(
         try:
             answer = session().get(url, timeout=timeout)
         except requests.RequestException as error:
-            raise TargetUnreachable(f"cannot read {url}: {error}") from None
+            shown = without_credentials(url)
+            raise TargetUnreachable(f"cannot read {shown}: {error}") from None
         if answer.status_code == 404:
             held: dict[str, Any] = {}
         elif answer.status_code == 200:
             held = {name: p.get("value") for name, p in answer.json()["properties"].items()}
         else:
             raise TargetUnreachable(
-                f"GET {url} answered {answer.status_code}: the membership check needs the "
-                "reference read API (GET /contacts/{email}); run with --no-check for other "
-                "destinations"
+                f"GET {without_credentials(url)} answered {answer.status_code}: the membership "
+                "check needs the reference read API (GET /contacts/{email}); run with --no-check "
+                "for other destinations"
             )
         mismatches = [
             Mismatch(email, name, value, held.get(name, _MISSING))
@@ -374,6 +393,7 @@ class EngageSummary:
     dropped: int
     first_sync_at: str
     last_sync_at: str
+    tag: str = ""
     check: MembershipReport | None = field(default=None)
 
     def as_dict(self) -> dict[str, Any]:
@@ -402,8 +422,11 @@ def run_engage(
     """Send every sync through the simulator's pipeline and delivery, each at its simulated time
     (retries on the virtual clock), then check the destination's user properties if asked."""
     clock = VirtualClock(0, start=simulation.start)
+    # The one place events carry simulated times: each sync is received at its simulated moment.
     simulator = Simulator(
-        SimulatorConfig(destination, concurrency=concurrency, log_path=log_path), clock=clock
+        SimulatorConfig(destination, concurrency=concurrency, log_path=log_path),
+        clock=clock,
+        wall=clock.datetime,
     )
     syncs = calls = initial_members = entered = exited = trait_updates = 0
     last_at = simulation.start
@@ -414,7 +437,7 @@ def run_engage(
             if not simulator.wait_until_idle(sync_timeout):
                 raise TargetUnreachable(
                     f"sync {sync.number} was still delivering after {sync_timeout:g} s: "
-                    f"is {destination.url} answering?"
+                    f"is {destination.shown_url} answering?"
                 )
             syncs += 1
             calls += len(sync.calls)
@@ -445,5 +468,6 @@ def run_engage(
         dropped=counts["dropped"],
         first_sync_at=format_instant(simulation.start),
         last_sync_at=format_instant(last_at),
+        tag=simulation.config.tag,
         check=report,
     )

@@ -1,9 +1,15 @@
 """Segment's tracking API, locally: the endpoints Segment's client libraries post to.
 
 `POST /v1/identify|track|page|screen|group|alias|batch` take the write key in the body or as
-Basic `writeKey:`, gzip bodies, 32 KB per event, 500 KB and 2,500 events per batch. Invalid JSON
-and oversize bodies get 400; everything else 200 `{"success": true}`, even events that are later
-filtered, as Segment answers (CONTRACT A.7). `GET /journal` and `GET /status` show what happened.
+Basic `writeKey:`, gzip bodies, 32 KB per event, 500 KB and 2,500 events per batch (CONTRACT A.7).
+
+A request is taken whole or refused whole. It is refused (400 with a `code` and a `message`
+naming the event and field; nothing of it journaled, remembered or queued, so the client's retry
+is not a duplicate) when it is not valid JSON, is too large, or holds an event the simulator
+cannot carry (over 32 KB, nested deeper than 255 levels). Otherwise it gets 200
+`{"success": true}` and each of its events is journaled and forwarded or filtered on its own, as
+Segment answers even for events it later filters. `GET /journal` and `GET /status` show what
+happened.
 """
 
 from __future__ import annotations
@@ -22,10 +28,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from harness.errors import UsageError
-from harness.segment.pipeline import MESSAGE_TYPES
+from harness.segment.outbox import StorageUnavailable
+from harness.segment.pipeline import MESSAGE_TYPES, UnstorableEvent
 
 if TYPE_CHECKING:
     from harness.segment.simulator import Simulator
+
+#: Nesting levels orjson encodes; a deeper event cannot be stored or delivered.
+_MAX_DEPTH = 255
 
 __all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_EVENTS", "MAX_EVENT_BYTES", "create_ingest_app"]
 
@@ -125,13 +135,21 @@ def _key_from_authorization(header: str | None) -> str | None:
     return decoded.partition(":")[0] or None
 
 
+def _authorization_key(header: str | None) -> str | None:
+    """The write key of a Basic header; one that cannot be read (non-ASCII bytes) is none."""
+    try:
+        return _key_from_authorization(header)
+    except ValueError:
+        return None
+
+
 def _check_write_key(request: Request, payload: dict[str, Any], expected: bytes | None) -> None:
     """Any write key passes unless the simulator was given one; then it must be that one."""
     if expected is None:
         return
     key = payload.get("writeKey")
     if not isinstance(key, str) or not key:
-        key = _key_from_authorization(request.headers.get("authorization"))
+        key = _authorization_key(request.headers.get("authorization"))
     if key is None:
         raise _Refused(
             _error(
@@ -144,18 +162,63 @@ def _check_write_key(request: Request, payload: dict[str, Any], expected: bytes 
         raise _Refused(_error(401, "unauthorized", "Invalid write key"))
 
 
-def _check_event_sizes(events: list[Any]) -> None:
+def _check_events(events: list[Any], name: str) -> None:
+    """Refuse the request if one event cannot be carried: over 32 KB, or nested deeper than the
+    simulator's JSON serializer takes. `name` is how the answer names an event (`batch[3]`)."""
     for index, event in enumerate(events):
-        size = len(orjson.dumps(event))
+        where = name.format(index=index)
+        try:
+            size = len(orjson.dumps(event))
+        except orjson.JSONEncodeError:
+            raise _Refused(
+                _error(
+                    400,
+                    "invalid_request",
+                    f"{_too_deep(event, where)} nests deeper than {_MAX_DEPTH} levels: the "
+                    "simulator cannot store or deliver it; nothing of this request was accepted",
+                )
+            ) from None
         if size > MAX_EVENT_BYTES:
             raise _Refused(
                 _error(
                     400,
                     "payload_too_large",
-                    f"batch[{index}] is {size} bytes: Segment takes at most "
+                    f"{where or 'the event'} is {size} bytes: Segment takes at most "
                     f"{MAX_EVENT_BYTES // 1024} KB per event",
                 )
             )
+
+
+def _too_deep(event: Any, where: str) -> str:
+    """The first top-level field of `event` that cannot be encoded, as `batch[3].traits`."""
+    if isinstance(event, dict):
+        for key, value in event.items():
+            try:
+                orjson.dumps(value)
+            except orjson.JSONEncodeError:
+                return f"{where}.{key}" if where else key
+    elif isinstance(event, list):
+        for position, value in enumerate(event):
+            try:
+                orjson.dumps(value)
+            except orjson.JSONEncodeError:
+                return f"{where}[{position}]"
+    return where or "the event"
+
+
+def _unavailable(error: StorageUnavailable) -> Response:
+    """The simulator could not store the request: a 503 the client retries, nothing taken."""
+    response = _error(503, "unavailable", f"{error}; nothing of this request was accepted, retry")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def _refused_unstorable(error: UnstorableEvent) -> Response:
+    return _error(
+        400,
+        "invalid_request",
+        f"{error}: the simulator cannot store or deliver it; nothing of this request was accepted",
+    )
 
 
 def create_ingest_app(simulator: Simulator) -> Starlette:
@@ -178,11 +241,14 @@ def create_ingest_app(simulator: Simulator) -> Starlette:
                     f"the batch has {len(events)} events: Segment takes at most "
                     f"{MAX_BATCH_EVENTS} per batch",
                 )
-            if len(body) > MAX_EVENT_BYTES:
-                _check_event_sizes(events)
+            _check_events(events, "batch[{index}]")
+            simulator.accept(events, sent_at=payload.get("sentAt"))
         except _Refused as refused:
             return refused.response
-        simulator.accept(events, sent_at=payload.get("sentAt"))
+        except UnstorableEvent as error:
+            return _refused_unstorable(error)
+        except StorageUnavailable as error:
+            return _unavailable(error)
         return _JSON(_SUCCESS)
 
     def single(message_type: str) -> Any:
@@ -190,9 +256,14 @@ def create_ingest_app(simulator: Simulator) -> Starlette:
             try:
                 payload = _parse_object(await _read_body(request, MAX_EVENT_BYTES))
                 _check_write_key(request, payload, expected)
+                _check_events([payload], "")
+                simulator.accept([payload], path_type=message_type)
             except _Refused as refused:
                 return refused.response
-            simulator.accept([payload], path_type=message_type)
+            except UnstorableEvent as error:
+                return _refused_unstorable(error)
+            except StorageUnavailable as error:
+                return _unavailable(error)
             return _JSON(_SUCCESS)
 
         return endpoint

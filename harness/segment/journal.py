@@ -1,8 +1,14 @@
 """The simulator's journal: what happened to every event, bounded in memory, optionally on disk.
 
 Each event gets an `accepted` entry, then `filtered` (and why), or `delivered`, `retried` and
-`dropped` (and why) entries for its delivery attempts. The newest entries stay queryable (the
-`GET /journal` route); all of them go to the JSON Lines log when one is given.
+`dropped` (and why) entries for its delivery attempts; one still queued at a stop gets `kept`,
+and `restored` when the next simulator on the same `--data` takes it up. The newest entries stay
+queryable (the `GET /journal` route); all of them go to the JSON Lines log when one is given.
+
+An entry's `at` is on the simulated clock, the one retries are scheduled on: it starts at the
+real time the simulator starts and runs `--time-scale` times faster (an instant clock jumps ahead
+to each due retry), so a retry four simulated hours later shows four hours later. The event's
+own times (`receivedAt`, `timestamp` in what is delivered) are real; see `pipeline`.
 """
 
 from __future__ import annotations
@@ -21,14 +27,23 @@ from harness.segment.clock import VirtualClock, format_instant
 
 __all__ = ["STATUSES", "Journal", "JournalEntry"]
 
-#: Every status an entry can have, in the order an event goes through them.
-STATUSES: tuple[str, ...] = ("accepted", "filtered", "delivered", "retried", "dropped")
+#: Every status an entry can have, in the order an event goes through them. `kept`: still queued
+#: when the simulator stopped, kept for the next start; `restored`: queued again at a start.
+STATUSES: tuple[str, ...] = (
+    "accepted",
+    "restored",
+    "filtered",
+    "delivered",
+    "retried",
+    "dropped",
+    "kept",
+)
 _FLUSH_EVERY_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
-    """One thing that happened to one event, at a virtual time."""
+    """One thing that happened to one event, at a simulated time (`at`)."""
 
     seq: int
     at: str
@@ -93,7 +108,7 @@ class Journal:
         http_status: int | None = None,
         detail: str | None = None,
     ) -> JournalEntry:
-        """Add one entry, stamped with the virtual time."""
+        """Add one entry, stamped with the simulated time."""
         at = format_instant(self.clock.datetime())
         with self._lock:
             self._seq += 1
