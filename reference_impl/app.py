@@ -12,9 +12,8 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Any, TextIO
+from typing import TextIO
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -24,20 +23,12 @@ from starlette.routing import Route
 
 from reference_impl import http_core, rules
 from reference_impl.access_log import AccessLog
+from reference_impl.http_io import BodyTooLarge, JSONResponse, read_limited_body
 from reference_impl.openapi import openapi_document
 from reference_impl.rules import Issue
 from reference_impl.store import Receipt, Store
 
 __all__ = ["Faults", "JSONResponse", "create_app"]
-
-
-class JSONResponse(Response):
-    """A JSON response serialised with orjson."""
-
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,25 +63,20 @@ def _respond(answer: http_core.Answer) -> JSONResponse:
 
 
 async def _read_body(request: Request) -> bytes | JSONResponse:
-    """The body, read only as far as the 32 KB limit: a larger one is answered 413 unread."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > rules.MAX_BODY_BYTES:
-        return _respond(http_core.error_answer(413, *rules.body_too_large(int(declared)).errors))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > rules.MAX_BODY_BYTES:
-            return _respond(http_core.error_answer(413, *rules.body_too_large(size).errors))
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The body, read only as far as the size limit: a larger one is answered 413 unread."""
+    try:
+        return await read_limited_body(request, rules.MAX_BODY_BYTES)
+    except BodyTooLarge as too_large:
+        return _respond(http_core.error_answer(413, *rules.body_too_large(too_large.size).errors))
 
 
 class _GroupCommit:
     """Records the events that arrive in one event-loop turn in a single transaction.
 
     Every request is still answered only after its event is committed; under load, many share
-    the cost of one commit instead of paying for their own.
+    the cost of one commit instead of paying for their own. Should the shared transaction fail
+    (it is rolled back whole), each event is recorded again on its own, so one event's failure
+    is never another's (CONTRACT B.12).
     """
 
     def __init__(self, store: Store) -> None:
@@ -109,14 +95,23 @@ class _GroupCommit:
         batch, self._pending = self._pending, []
         try:
             receipts = self._store.record_many([event for event, _ in batch])
-        except Exception as error:  # nothing was committed: every request gets the error
-            for _, answer in batch:
-                if not answer.done():
-                    answer.set_exception(error)
+        except Exception:  # rolled back, nothing committed: each one again alone, in order
+            for event, answer in batch:
+                self._record_alone(event, answer)
             return
         for (_, answer), receipt in zip(batch, receipts, strict=True):
             if not answer.done():  # the client may have gone; its event is stored all the same
                 answer.set_result(receipt)
+
+    def _record_alone(self, event: rules.Accepted, answer: asyncio.Future[Receipt]) -> None:
+        try:
+            receipt = self._store.record(event)
+        except Exception as error:  # this event's failure, and only this one's
+            if not answer.done():
+                answer.set_exception(error)
+            return
+        if not answer.done():
+            answer.set_result(receipt)
 
 
 def create_app(
@@ -225,8 +220,11 @@ def create_app(
         Route("/reset", _read_api(reset), methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(AccessLog, stream=access_log)] if access_log else [],
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
+    # `/segment/` is no route: a JSON 404 naming the right path, never an empty 307 (B.13).
+    app.router.redirect_slashes = False
+    return app

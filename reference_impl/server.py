@@ -24,6 +24,7 @@ from uvicorn.supervisors import Multiprocess
 
 from reference_impl.access_log import buffered_stderr
 from reference_impl.app import Faults, create_app
+from reference_impl.protocol import uvicorn_options
 from reference_impl.store import Store
 
 __all__ = ["ServerConfig", "app_from_environment", "day_zone_named", "running_server", "serve"]
@@ -124,6 +125,7 @@ def serve(config: ServerConfig, *, announce: bool = True) -> None:
         access_log=False,
         log_level="warning",
         lifespan="off",
+        **uvicorn_options(),
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: let that end the process with 0.
     signal.signal(signal.SIGTERM, _exit_quietly)
@@ -145,7 +147,9 @@ def running_server(app: Starlette, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve `app` from a background thread on a free port; yields the base URL, stops on exit."""
     sock = _bind(host, 0)
     server = uvicorn.Server(
-        uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app, access_log=False, log_level="warning", lifespan="off", **uvicorn_options()
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -10,7 +10,6 @@ import pytest
 import requests
 from hypothesis import settings
 
-
 from reference_impl import Store, create_app, running_server
 
 API_KEY = "test-key"

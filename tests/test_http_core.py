@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +16,6 @@ from reference_impl.http_core import (
     handle_segment,
     header_value,
     judge_segment,
-    key_from_authorization,
     read_contact,
     read_health,
     read_timeline,
@@ -157,25 +155,6 @@ def test_a_refused_call_changes_nothing() -> None:
     assert answer.body["errors"][0]["code"] == "wrong_key"
     assert store.counts() == {"contacts": 0, "timeline": 0, "messages": 0}
     store.close()
-
-
-@pytest.mark.parametrize(
-    ("authorization", "key"),
-    [
-        ("Basic " + base64.b64encode(b"k:").decode(), "k"),
-        ("basic " + base64.b64encode(b"k").decode(), "k"),
-        ("Bearer k", "k"),
-        ("  BEARER   k  ", "k"),
-        ("Bearer ", None),
-        ("Basic not-base64!", None),
-        ("Basic " + base64.b64encode(b"\xff:").decode(), None),
-        ("Digest k", None),
-    ],
-    ids=["basic", "basic-without-colon", "bearer", "bearer-spaced", "bearer-empty",
-         "basic-garbage", "basic-not-utf8", "other-scheme"],
-)  # fmt: skip
-def test_the_key_is_read_from_basic_or_bearer(authorization: str, key: str | None) -> None:
-    assert key_from_authorization(authorization) == key
 
 
 def test_header_names_are_case_insensitive() -> None:

@@ -8,8 +8,6 @@ filtered, as Segment answers (CONTRACT A.7). `GET /journal` and `GET /status` sh
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import zlib
 from typing import TYPE_CHECKING, Any
@@ -23,6 +21,9 @@ from starlette.routing import Route
 
 from harness.errors import UsageError
 from harness.segment.pipeline import MESSAGE_TYPES
+from reference_impl.credentials import read_credentials
+from reference_impl.http_io import BodyTooLarge, read_limited_body
+from reference_impl.http_io import JSONResponse as _JSON
 
 if TYPE_CHECKING:
     from harness.segment.simulator import Simulator
@@ -33,13 +34,6 @@ MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_EVENTS = 2500
 _SUCCESS = b'{"success":true}'
-
-
-class _JSON(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return content if isinstance(content, bytes) else orjson.dumps(content)
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -65,17 +59,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
                 f"Content-Encoding {encoding!r} is not supported: send gzip or no encoding",
             )
         )
-    declared = request.headers.get("content-length", "")
-    if encoding != "gzip" and declared.isdigit() and int(declared) > limit:
-        raise _Refused(_too_large(int(declared), limit))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _Refused(_too_large(size, limit))
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    try:
+        body = await read_limited_body(request, limit)
+    except BodyTooLarge as too_large:
+        raise _Refused(_too_large(too_large.size, limit)) from None
     if encoding != "gzip":
         return body
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -113,16 +100,11 @@ def _parse_object(body: bytes) -> dict[str, Any]:
 
 
 def _key_from_authorization(header: str | None) -> str | None:
-    if not header:
+    """The write key of a Basic `writeKey:` header (Segment's API takes no Bearer)."""
+    credentials = read_credentials(header) if header else None
+    if credentials is None or credentials.scheme != "basic":
         return None
-    scheme, _, credentials = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return decoded.partition(":")[0] or None
+    return credentials.key or None
 
 
 def _check_write_key(request: Request, payload: dict[str, Any], expected: bytes | None) -> None:
