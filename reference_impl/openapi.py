@@ -78,7 +78,7 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         "400": _json(_ERROR, "Malformed message: the errors name each field"),
                         "401": _UNAUTHORIZED,
-                        "413": _json(_ERROR, "Body over 32 KB"),
+                        "413": _json(_ERROR, "Body over 64 KB (65,536 bytes)"),
                         "415": _json(_ERROR, "Declared content type is not JSON"),
                         "501": _json(_ERROR, "Not an identify call"),
                     },

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_MESSAGE_ID_LENGTH",
     "MAX_NESTING_DEPTH",
+    "SEGMENT_MAX_EVENT_BYTES",
     "STANDARD_DESCRIPTION",
     "Accepted",
     "Issue",
@@ -34,8 +35,11 @@ __all__ = [
     "parse_timestamp",
 ]
 
-#: Segment's per-event limit; a larger body is refused before it is parsed (413).
-MAX_BODY_BYTES = 32 * 1024
+#: The largest body the destination takes (CONTRACT B.5); a larger one is refused unparsed (413).
+#: Twice Segment's per-event limit: Segment adds fields to an event before it delivers it.
+MAX_BODY_BYTES = 64 * 1024
+#: The largest event Segment's tracking API takes from a client library (CONTRACT A.7).
+SEGMENT_MAX_EVENT_BYTES = 32 * 1024
 #: Segment's limit on `messageId`.
 MAX_MESSAGE_ID_LENGTH = 100
 #: The deepest nesting of objects and arrays a body may have, the body itself counting as one:
@@ -106,7 +110,7 @@ def _reject(status: int, *errors: Issue) -> Rejected:
 
 
 def parse_body(body: bytes, content_type: str | None = None) -> Any | Rejected:
-    """Decode a body as Segment sends it: at most 32 KB of JSON, declared as JSON if at all."""
+    """Decode a body as Segment sends it: at most 64 KB of JSON, declared as JSON if at all."""
     if content_type and not _is_json_media_type(content_type):
         return _reject(
             415,
@@ -128,13 +132,13 @@ def parse_body(body: bytes, content_type: str | None = None) -> Any | Rejected:
 
 
 def body_too_large(size: int) -> Rejected:
-    """The 413 for a body of `size` bytes, over Segment's per-event limit."""
+    """The 413 for a body of `size` bytes, over the destination's limit."""
     return _reject(
         413,
         Issue(
             "body",
             "too_large",
-            f"Body is {size} bytes or more: Segment events are at most {MAX_BODY_BYTES} bytes",
+            f"Body is {size} bytes or more: Nat takes bodies of at most {MAX_BODY_BYTES} bytes",
         ),
     )
 

@@ -179,9 +179,9 @@ def test_malformed_messages_get_a_4xx_or_501_naming_the_field(
         (b"", {"Content-Type": "application/json"}, 400),
         (b"{oops", {"Content-Type": "application/json"}, 400),
         (b"{}", {"Content-Type": "text/plain"}, 415),
-        (b"x" * 40_000, {"Content-Type": "application/json"}, 413),
+        (b"x" * 70_000, {"Content-Type": "application/json"}, 413),
     ],
-    ids=["empty", "not-json", "text-plain", "over-32kb"],
+    ids=["empty", "not-json", "text-plain", "over-64kb"],
 )
 def test_bodies_are_refused_with_json_errors(
     http: requests.Session, destination_url: str, data: bytes, headers: dict[str, str], status: int
@@ -191,8 +191,8 @@ def test_bodies_are_refused_with_json_errors(
     )
 
 
-def test_a_chunked_body_over_32kb_is_refused(http: requests.Session, destination_url: str) -> None:
-    chunks: Iterator[bytes] = (b"x" * 8192 for _ in range(6))
+def test_a_chunked_body_over_64kb_is_refused(http: requests.Session, destination_url: str) -> None:
+    chunks: Iterator[bytes] = (b"x" * 8192 for _ in range(9))
     response = http.post(f"{destination_url}/segment", data=chunks)
     assert_error(response, 413, "body")
 

@@ -366,7 +366,7 @@ def test_traits_become_user_properties() -> None:
         (b"{}", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
         (b" " * (MAX_BODY_BYTES + 1), "application/json", 413, "too_large"),
     ],
-    ids=["empty", "blank-no-content-type", "not-json", "text-plain", "form", "over-32kb"],
+    ids=["empty", "blank-no-content-type", "not-json", "text-plain", "form", "over-64kb"],
 )
 def test_bodies_segment_would_not_send_are_refused(
     body: bytes, content_type: str | None, status: int, code: str
@@ -381,7 +381,7 @@ def test_bodies_segment_would_not_send_are_refused(
     [None, "application/json", "application/json; charset=utf-8", "application/vnd.x+json"],
     ids=["undeclared", "json", "json-charset", "vendor-json"],
 )
-def test_json_bodies_up_to_32kb_are_parsed(content_type: str | None) -> None:
+def test_json_bodies_up_to_64kb_are_parsed(content_type: str | None) -> None:
     body = b'{"a":"' + b"x" * (MAX_BODY_BYTES - 8) + b'"}'
     assert len(body) == MAX_BODY_BYTES
     assert parse_body(body, content_type) == {"a": "x" * (MAX_BODY_BYTES - 8)}
