@@ -170,8 +170,13 @@ def create_app(
     def timeline(request: Request) -> http_core.Answer:
         return http_core.read_timeline(store, request.path_params["email"])
 
-    def health(request: Request) -> http_core.Answer:
-        return http_core.read_health(store)
+    healthy = _respond(http_core.read_health())
+
+    async def health(request: Request) -> Response:
+        return healthy
+
+    def stats(request: Request) -> http_core.Answer:
+        return http_core.read_stats(store)
 
     def reset(request: Request) -> http_core.Answer:
         return http_core.reset_store(store)
@@ -195,7 +200,8 @@ def create_app(
                 "path",
                 "not_found",
                 f"No route {request.url.path}: Segment posts to /segment; "
-                "the read API is /contacts/{email}, /contacts/{email}/timeline, /health, /reset",
+                "the read API is /contacts/{email}, /contacts/{email}/timeline, /stats, /reset; "
+                "/health needs no key",
             )
         else:
             issue = Issue("request", "http_error", str(exc.detail))
@@ -216,7 +222,8 @@ def create_app(
         Route("/segment", segment, methods=["POST"]),
         Route("/contacts/{email:path}/timeline", _read_api(timeline), methods=["GET"]),
         Route("/contacts/{email:path}", _read_api(contact), methods=["GET"]),
-        Route("/health", _read_api(health), methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/stats", _read_api(stats), methods=["GET"]),
         Route("/reset", _read_api(reset), methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]

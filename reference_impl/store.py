@@ -3,7 +3,8 @@
 Each accepted event is recorded in one `BEGIN IMMEDIATE` transaction that decides idempotency,
 the one-entry-per-day rule and property updates together, so the rules hold across threads and
 across server processes that share the database file. A unique key on (contact, day) enforces the
-daily entry in the database itself.
+daily entry in the database itself. What the store holds is counted as it changes (`counters`),
+in the same transactions, so reading the counts never scans a table.
 """
 
 from __future__ import annotations
@@ -44,7 +45,19 @@ CREATE TABLE IF NOT EXISTS messages (
     message_id  TEXT PRIMARY KEY,
     answer      BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+    name   TEXT PRIMARY KEY,
+    value  INTEGER NOT NULL
+) WITHOUT ROWID;
 """
+
+#: What `counters` counts, and how to count it from scratch (once, for a database made before
+#: the counters were kept).
+_COUNTED = {
+    "contacts": "SELECT count(DISTINCT contact) FROM timeline",
+    "timeline": "SELECT count(*) FROM timeline",
+    "messages": "SELECT count(*) FROM messages",
+}
 
 
 class Receipt(NamedTuple):
@@ -143,6 +156,11 @@ class Store:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            if db.execute("SELECT count(*) FROM counters").fetchone()[0] != len(_COUNTED):
+                db.executemany(
+                    "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)",
+                    [(name, db.execute(query).fetchone()[0]) for name, query in _COUNTED.items()],
+                )
 
     def close(self) -> None:
         if self._checkpoints is not None:
@@ -178,13 +196,14 @@ class Store:
             properties: list[tuple[str, str, bytes, str]] = []
             first_answers: list[tuple[str, bytes]] = []
             receipts = []
+            added = {"contacts": 0, "timeline": 0}
             for event in events:
                 first = answered.get(event.message_id) if event.message_id is not None else None
                 if first is not None:
                     receipts.append(_replayed(first))
                     continue
                 occurred_at = _instant(event.occurred_at)
-                receipt = self._add_entry(db, event, occurred_at)
+                receipt = self._add_entry(db, event, occurred_at, added)
                 properties.extend(
                     (event.contact_key, name, orjson.dumps(value), occurred_at)
                     for name, value in event.traits.items()
@@ -202,6 +221,11 @@ class Store:
                 properties,
             )
             db.executemany("INSERT INTO messages (message_id, answer) VALUES (?, ?)", first_answers)
+            added["messages"] = len(first_answers)
+            db.executemany(
+                "UPDATE counters SET value = value + ? WHERE name = ?",
+                [(count, name) for name, count in added.items() if count],
+            )
             return receipts
 
     @staticmethod
@@ -218,8 +242,11 @@ class Store:
         )
 
     @staticmethod
-    def _add_entry(db: sqlite3.Connection, event: Accepted, occurred_at: str) -> Receipt:
-        """Add the (contact, day) entry unless it exists; the receipt says which happened."""
+    def _add_entry(
+        db: sqlite3.Connection, event: Accepted, occurred_at: str, added: dict[str, int]
+    ) -> Receipt:
+        """Add the (contact, day) entry unless it exists; the receipt says which happened.
+        `added` counts the entries made, and the contacts that had none before."""
         day = event.day.isoformat()
         created = db.execute(
             "INSERT INTO timeline "
@@ -235,6 +262,13 @@ class Store:
                 event.message_id,
             ),
         ).fetchone()
+        if created:
+            added["timeline"] += 1
+            # The contact is new unless it has an entry on another day (a unique-key lookup).
+            added["contacts"] += not db.execute(
+                "SELECT 1 FROM timeline WHERE contact = ? AND day <> ? LIMIT 1",
+                (event.contact_key, day),
+            ).fetchone()
         entry = (
             created
             or db.execute(
@@ -286,17 +320,15 @@ class Store:
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def counts(self) -> dict[str, int]:
-        """How many contacts, timeline entries and processed messageIds the store holds."""
+        """How many contacts, timeline entries and processed messageIds the store holds (three
+        rows of `counters`, kept as the store changes: no table is scanned)."""
         with self._lock:
-            (contacts,) = self._db.execute(
-                "SELECT count(DISTINCT contact) FROM timeline"
-            ).fetchone()
-            (entries,) = self._db.execute("SELECT count(*) FROM timeline").fetchone()
-            (messages,) = self._db.execute("SELECT count(*) FROM messages").fetchone()
-        return {"contacts": contacts, "timeline": entries, "messages": messages}
+            found = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
+        return {name: found[name] for name in _COUNTED}
 
     def reset(self) -> None:
         """Forget everything (the read API's POST /reset)."""
         with self._transaction() as db:
             for table in ("messages", "properties", "timeline"):
                 db.execute(f"DELETE FROM {table}")
+            db.execute("UPDATE counters SET value = 0")

@@ -18,6 +18,7 @@ from reference_impl.http_core import (
     judge_segment,
     read_contact,
     read_health,
+    read_stats,
     read_timeline,
     reset_store,
 )
@@ -70,8 +71,11 @@ READ_CASES: dict[str, tuple[str, str, dict[str, str]]] = {
     "timeline": ("GET", "/contacts/peter@example.com/timeline", basic_auth()),
     "unknown-contact": ("GET", "/contacts/nobody@example.com", basic_auth()),
     "unknown-timeline": ("GET", "/contacts/nobody@example.com/timeline", basic_auth()),
-    "health": ("GET", "/health", basic_auth()),
-    "health-without-key": ("GET", "/health", {}),
+    "health": ("GET", "/health", {}),
+    "health-with-key": ("GET", "/health", basic_auth()),
+    "health-with-a-wrong-key": ("GET", "/health", basic_auth("nope")),
+    "stats": ("GET", "/stats", basic_auth()),
+    "stats-without-key": ("GET", "/stats", {}),
     "reset-wrong-key": ("POST", "/reset", basic_auth("nope")),
     "reset": ("POST", "/reset", basic_auth()),
 }
@@ -99,13 +103,15 @@ def _served_answer(response: requests.Response) -> Answer:
 
 
 def _core_read(store: Store, method: str, path: str, headers: dict[str, str]) -> Answer:
+    if path == "/health":
+        return read_health()
     denied = authorize(headers, API_KEY)
     if denied is not None:
         return denied
     if method == "POST":
         return reset_store(store)
-    if path == "/health":
-        return read_health(store)
+    if path == "/stats":
+        return read_stats(store)
     email = path.removeprefix("/contacts/")
     if email.endswith("/timeline"):
         return read_timeline(store, email.removesuffix("/timeline"))
