@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import TextIO
@@ -17,13 +18,19 @@ from typing import TextIO
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from reference_impl import http_core, rules
 from reference_impl.access_log import AccessLog
-from reference_impl.http_io import BodyTooLarge, JSONResponse, read_limited_body
+from reference_impl.http_io import (
+    BODY_TIMEOUT_S,
+    BodyTooLarge,
+    BodyTooSlow,
+    JSONResponse,
+    read_limited_body,
+)
 from reference_impl.openapi import openapi_document
 from reference_impl.rules import Issue
 from reference_impl.store import Receipt, Store
@@ -62,12 +69,21 @@ def _respond(answer: http_core.Answer) -> JSONResponse:
     return JSONResponse(answer.body, answer.status)
 
 
-async def _read_body(request: Request) -> bytes | JSONResponse:
-    """The body, read only as far as the size limit: a larger one is answered 413 unread."""
+async def _read_body(request: Request, timeout: float) -> bytes | JSONResponse:
+    """The body, read only as far as the size limit (a larger one is answered 413 unread) and
+    for at most `timeout` seconds (a slower one is answered 408)."""
     try:
-        return await read_limited_body(request, rules.MAX_BODY_BYTES)
+        return await read_limited_body(request, rules.MAX_BODY_BYTES, timeout=timeout)
     except BodyTooLarge as too_large:
         return _respond(http_core.error_answer(413, *rules.body_too_large(too_large.size).errors))
+    except BodyTooSlow:
+        issue = Issue(
+            "body", "too_slow", f"Body not complete within {timeout:g} s: send it at once"
+        )
+        return _respond(http_core.error_answer(408, issue))
+    except ClientDisconnect:  # nobody is left to read the answer; nothing was stored
+        issue = Issue("body", "incomplete", "The connection closed before the body was complete")
+        return _respond(http_core.error_answer(400, issue))
 
 
 class _GroupCommit:
@@ -121,8 +137,11 @@ def create_app(
     day_zone: tzinfo = UTC,
     faults: Faults | None = None,
     access_log: TextIO | None = None,
+    body_timeout: float = BODY_TIMEOUT_S,
+    close_store_on_shutdown: bool = False,
 ) -> Starlette:
-    """The destination as an ASGI app over `store` (which the caller opens and closes)."""
+    """The destination as an ASGI app over `store`, which the caller opens and closes, unless
+    `close_store_on_shutdown` lets the server's shutdown close it (so its log is truncated)."""
     if not api_key:
         raise ValueError("the destination needs an API key")
     committer = _GroupCommit(store)
@@ -136,7 +155,7 @@ def create_app(
         denied = authorize(request)
         if denied is not None:
             return denied
-        body = await _read_body(request)
+        body = await _read_body(request, body_timeout)
         if isinstance(body, Response):
             return body
         if faults is not None and faults.active:
@@ -227,7 +246,15 @@ def create_app(
         Route("/reset", _read_api(reset), methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if close_store_on_shutdown:
+            store.close()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=routes,
         middleware=[Middleware(AccessLog, stream=access_log)] if access_log else [],
         exception_handlers={HTTPException: http_error, Exception: server_error},

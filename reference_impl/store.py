@@ -21,7 +21,11 @@ import orjson
 
 from reference_impl.rules import Accepted
 
-__all__ = ["Receipt", "Store"]
+__all__ = ["MAX_WAL_BYTES", "Receipt", "Store"]
+
+#: How large the write-ahead log may grow before a checkpoint waits for the writers to let it
+#: finish (a passive one can lag behind steady writes for ever); a log reset is cut back to it.
+MAX_WAL_BYTES = 64 * 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS timeline (
@@ -104,28 +108,38 @@ class _Checkpointer:
     """Copies the write-ahead log into the database file every `interval` seconds, in a thread.
 
     A PASSIVE checkpoint never blocks writers, so requests keep committing (to the log) while it
-    syncs; the log is reused from its start once a checkpoint has caught up.
+    syncs; the log is reused from its start once a checkpoint has caught up. Under steady writes
+    it may never catch up, so once the log holds more than `max_wal_bytes` a TRUNCATE checkpoint
+    waits for the writer, copies everything and empties the file (commits wait meanwhile).
     """
 
-    def __init__(self, path: str, interval: float = 0.25) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    def __init__(self, path: str, max_wal_bytes: int, interval: float = 0.25) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        (page_size,) = self._db.execute("PRAGMA page_size").fetchone()
+        self._max_frames = max_wal_bytes // page_size
         self._interval = interval
+        self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nat-checkpoints", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stopping.wait(self._interval):
-            try:
-                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:  # busy: the next round tries again
-                continue
+            with suppress(sqlite3.Error):  # busy: the next round tries again
+                self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """One round: PASSIVE, or TRUNCATE when the log holds more than the limit."""
+        with self._lock:
+            _, frames, _ = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames > self._max_frames:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join()
         # Another process may be writing: it checkpoints in its turn.
-        with suppress(sqlite3.Error):
+        with self._lock, suppress(sqlite3.Error):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()
 
@@ -133,10 +147,13 @@ class _Checkpointer:
 class Store:
     """Contacts, their daily timeline entries and user properties, in one SQLite database.
 
-    `path` is a file (shared safely by several processes) or ':memory:' (one process only).
+    `path` is a file (shared safely by several processes) or ':memory:' (one process only). Its
+    write-ahead log stays near `max_wal_bytes` while it runs and is emptied by `close()`.
     """
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(
+        self, path: str | Path = ":memory:", *, max_wal_bytes: int = MAX_WAL_BYTES
+    ) -> None:
         self.path = str(path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(
@@ -151,7 +168,9 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             # Checkpoints (the only fsyncs) run in a thread of their own, off the request path.
             self._db.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpoints = _Checkpointer(self.path)
+            # When the log is reset (reused from its start), the file is cut back to the limit.
+            self._db.execute(f"PRAGMA journal_size_limit={int(max_wal_bytes)}")
+            self._checkpoints = _Checkpointer(self.path, max_wal_bytes)
         with self._transaction() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -163,10 +182,19 @@ class Store:
                 )
 
     def close(self) -> None:
+        """Checkpoint and empty the write-ahead log (unless another process still writes), and
+        close the database. Closing twice is harmless."""
         if self._checkpoints is not None:
             self._checkpoints.stop()
+            self._checkpoints = None
         with self._lock:
             self._db.close()
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database now, as the background thread does every
+        quarter second (emptying it if it is over the limit); nothing for ':memory:'."""
+        if self._checkpoints is not None:
+            self._checkpoints.checkpoint()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

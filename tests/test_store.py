@@ -136,3 +136,25 @@ def test_counts_survive_a_reopen_and_are_made_for_an_older_database(tmp_path: Pa
     reopened.record(event(email="bo@example.com"))
     assert reopened.counts() == {"contacts": 2, "timeline": 4, "messages": 3}
     reopened.close()
+
+
+def _wal_bytes(path: Path) -> int:
+    wal = path.with_name(path.name + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_the_write_ahead_log_is_kept_near_its_limit_and_emptied_on_close(tmp_path: Path) -> None:
+    path = tmp_path / "nat.db"
+    limit = 256 * 1024
+    store = Store(path, max_wal_bytes=limit)
+    for n in range(1500):
+        store.record(event(email=f"w{n}@example.com", messageId=f"w-{n}", traits={"n": n}))
+    store.checkpoint()  # what the background thread does every quarter second
+    assert _wal_bytes(path) <= limit
+    for n in range(300):
+        store.record(event(email=f"v{n}@example.com"))
+    store.close()
+    assert _wal_bytes(path) == 0
+    reopened = Store(path)
+    assert reopened.counts() == {"contacts": 1800, "timeline": 1800, "messages": 1500}
+    reopened.close()

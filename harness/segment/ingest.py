@@ -22,7 +22,7 @@ from starlette.routing import Route
 from harness.errors import UsageError
 from harness.segment.pipeline import MESSAGE_TYPES
 from reference_impl.credentials import read_credentials
-from reference_impl.http_io import BodyTooLarge, read_limited_body
+from reference_impl.http_io import BodyTooLarge, BodyTooSlow, read_limited_body
 from reference_impl.http_io import JSONResponse as _JSON
 
 if TYPE_CHECKING:
@@ -63,6 +63,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
         body = await read_limited_body(request, limit)
     except BodyTooLarge as too_large:
         raise _Refused(_too_large(too_large.size, limit)) from None
+    except BodyTooSlow as too_slow:
+        message = f"the body did not arrive within {too_slow.timeout:g} s: send it at once"
+        raise _Refused(_error(408, "request_timeout", message)) from None
     if encoding != "gzip":
         return body
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
