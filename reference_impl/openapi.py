@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reference_impl.http_io import BODY_TIMEOUT_S
+from reference_impl.protocol import ConnectionLimits
 from reference_impl.rules import MAX_BODY_BYTES
 from schemas import SCHEMA_NAMES, load_schema
 
@@ -69,6 +71,7 @@ def _error(description: str) -> dict[str, Any]:
     return _json(_ref("nat-response.error"), description)
 
 
+_LIMITS = ConnectionLimits()
 _KEYED = [{"basic": []}, {"bearer": []}]
 _UNAUTHORIZED = _error("Missing, unreadable or wrong API key")
 _WRONG_METHOD = _error("Another method than this path takes (the Allow header lists it)")
@@ -111,7 +114,10 @@ def openapi_document() -> dict[str, Any]:
                 "How the reference Nat destination answers Segment. Segment posts one message per "
                 "request to /segment with Authorization: Basic base64(apiKey + ':'). The read API "
                 "is for test harnesses and people. Every answer is JSON; any path not listed here "
-                "(a trailing slash included) is a 404 with an error body."
+                "(a trailing slash included) is a 404 with an error body. On any path, a request "
+                "the HTTP parser cannot read is a 400, a request line and headers over "
+                f"{_LIMITS.max_head_bytes:,} bytes a 431, and a head not complete within "
+                f"{_LIMITS.head_timeout:g} s a 408."
             ),
         },
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -135,6 +141,9 @@ def openapi_document() -> dict[str, Any]:
                             "400": _error(
                                 "Malformed message (the errors name each field), or a request "
                                 "the HTTP parser cannot read"
+                            ),
+                            "408": _error(
+                                f"Body not complete within {BODY_TIMEOUT_S:g} s of its headers"
                             ),
                             "413": _error(f"Body over 64 KB ({MAX_BODY_BYTES:,} bytes)"),
                             "415": _error("Declared content type is not JSON"),
