@@ -19,6 +19,8 @@ from reference_impl.rules import (
     EMAIL_PLACES,
     MAX_BODY_BYTES,
     MAX_MESSAGE_ID_LENGTH,
+    MAX_NESTING_DEPTH,
+    SEGMENT_MAX_EVENT_BYTES,
     STANDARD_DESCRIPTION,
     Accepted,
     Rejected,
@@ -134,11 +136,13 @@ def _code(text: str) -> str:
 
 def _introduction() -> str:
     return f"""\
-Segment delivers each Spec message to the Nat destination as one HTTPS `POST` with a JSON body
-of at most {MAX_BODY_BYTES:,} bytes. Nat only takes **identify** calls, and only those that carry an
-**email** and a **timestamp**. This page is generated from the published JSON Schemas in
-`schemas/` (draft 2020-12) and from the scenario catalogue in `scenarios/`; every example on it
-has been validated against its schema and by the acceptance rules of the reference destination.
+Segment delivers each Spec message to the Nat destination as one HTTPS `POST` with a JSON body.
+Nat takes bodies of at most {MAX_BODY_BYTES:,} bytes: Segment's tracking API takes events of up
+to {SEGMENT_MAX_EVENT_BYTES:,} bytes and adds fields before it delivers them. Nat only takes
+**identify** calls, and only those that carry an **email** and a **timestamp**. This page is
+generated from the published JSON Schemas in `schemas/` (draft 2020-12) and from the scenario
+catalogue in `scenarios/`; every example on it has been validated against its schema and by the
+acceptance rules of the reference destination.
 Run `nat-harness validate FILE` to check your own payloads, one JSON per line."""
 
 
@@ -305,15 +309,20 @@ def _statuses_section() -> str:
     oversized = _error_body(
         parse_body(b" " * (MAX_BODY_BYTES + 1)), 413, "a body over the size limit"
     )
+    malformed = (
+        "not JSON, not an object, no or bad email, timestamp, type or messageId; "
+        f"a value no store can hold (nested more than {MAX_NESTING_DEPTH} levels, an integer "
+        "outside -2^63..2^64-1); a request the HTTP parser refuses"
+    )
     return f"""\
 ## Status codes and bodies
 
 | status | when | Segment |
 |---|---|---|
 | 200 | accepted: outcome `created` (makes the day's entry) or `deduplicated` (it existed) | done |
-| 400 | not JSON, not an object, no or bad email, timestamp, type or messageId | dropped |
-| 401 | the API key is missing or wrong | dropped |
-| 404 / 405 | unknown path or method | dropped |
+| 400 | {malformed} | dropped |
+| 401 | the API key is missing, unreadable or wrong | dropped |
+| 404 / 405 | unknown path (`/segment/` included) or method | dropped |
 | 413 | the body is over {MAX_BODY_BYTES:,} bytes | dropped |
 | 415 | a declared Content-Type that is not JSON | dropped |
 | 501 | any `type` other than identify | dropped |

@@ -543,7 +543,7 @@ def _tagged_request(request: Request, tag: str) -> Request | None:
 
 def _same_size(request: Request, size: int) -> Request | None:
     """The request with its longest trait text shortened so the body is `size` bytes again, for
-    a scenario whose point is its size (a body of exactly 32 KB); None if there is no such text."""
+    a scenario whose point is its size (a body of exactly 64 KB); None if there is no such text."""
     payload = request.payload
     traits = payload.get("traits") if isinstance(payload, dict) else None
     if request.raw_body is not None or not isinstance(traits, dict):

@@ -334,7 +334,10 @@ class NatSimulator:
         return self._guarded(headers, lambda: http_core.read_timeline(self.store, params["email"]))
 
     def _health(self, params: dict[str, str], headers: Mapping[str, str], body: bytes) -> Answer:
-        return self._guarded(headers, lambda: http_core.read_health(self.store))
+        return http_core.read_health()
+
+    def _stats(self, params: dict[str, str], headers: Mapping[str, str], body: bytes) -> Answer:
+        return self._guarded(headers, lambda: http_core.read_stats(self.store))
 
     def _reset(self, params: dict[str, str], headers: Mapping[str, str], body: bytes) -> Answer:
         return self._guarded(headers, lambda: http_core.reset_store(self.store))
@@ -375,6 +378,7 @@ _ROUTES: tuple[tuple[str, str, _Handler], ...] = (
     ("GET", "/contacts/{email}/timeline", NatSimulator._timeline),
     ("GET", "/contacts/{email}", NatSimulator._contact),
     ("GET", "/health", NatSimulator._health),
+    ("GET", "/stats", NatSimulator._stats),
     ("POST", "/reset", NatSimulator._reset),
     ("GET", "/openapi.json", NatSimulator._openapi),
 )

@@ -3,6 +3,8 @@
 from reference_impl.app import Faults, create_app
 from reference_impl.rules import (
     MAX_BODY_BYTES,
+    MAX_NESTING_DEPTH,
+    SEGMENT_MAX_EVENT_BYTES,
     STANDARD_DESCRIPTION,
     Accepted,
     Issue,
@@ -16,6 +18,8 @@ from reference_impl.store import Receipt, Store
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "MAX_NESTING_DEPTH",
+    "SEGMENT_MAX_EVENT_BYTES",
     "STANDARD_DESCRIPTION",
     "Accepted",
     "Faults",

@@ -9,35 +9,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Any, TextIO
+from typing import TextIO
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from reference_impl import http_core, rules
 from reference_impl.access_log import AccessLog
+from reference_impl.http_io import (
+    BODY_TIMEOUT_S,
+    BodyTooLarge,
+    BodyTooSlow,
+    JSONResponse,
+    read_limited_body,
+)
 from reference_impl.openapi import openapi_document
 from reference_impl.rules import Issue
 from reference_impl.store import Receipt, Store
 
 __all__ = ["Faults", "JSONResponse", "create_app"]
-
-
-class JSONResponse(Response):
-    """A JSON response serialised with orjson."""
-
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,26 +69,30 @@ def _respond(answer: http_core.Answer) -> JSONResponse:
     return JSONResponse(answer.body, answer.status)
 
 
-async def _read_body(request: Request) -> bytes | JSONResponse:
-    """The body, read only as far as the 32 KB limit: a larger one is answered 413 unread."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > rules.MAX_BODY_BYTES:
-        return _respond(http_core.error_answer(413, *rules.body_too_large(int(declared)).errors))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > rules.MAX_BODY_BYTES:
-            return _respond(http_core.error_answer(413, *rules.body_too_large(size).errors))
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def _read_body(request: Request, timeout: float) -> bytes | JSONResponse:
+    """The body, read only as far as the size limit (a larger one is answered 413 unread) and
+    for at most `timeout` seconds (a slower one is answered 408)."""
+    try:
+        return await read_limited_body(request, rules.MAX_BODY_BYTES, timeout=timeout)
+    except BodyTooLarge as too_large:
+        return _respond(http_core.error_answer(413, *rules.body_too_large(too_large.size).errors))
+    except BodyTooSlow:
+        issue = Issue(
+            "body", "too_slow", f"Body not complete within {timeout:g} s: send it at once"
+        )
+        return _respond(http_core.error_answer(408, issue))
+    except ClientDisconnect:  # nobody is left to read the answer; nothing was stored
+        issue = Issue("body", "incomplete", "The connection closed before the body was complete")
+        return _respond(http_core.error_answer(400, issue))
 
 
 class _GroupCommit:
     """Records the events that arrive in one event-loop turn in a single transaction.
 
     Every request is still answered only after its event is committed; under load, many share
-    the cost of one commit instead of paying for their own.
+    the cost of one commit instead of paying for their own. Should the shared transaction fail
+    (it is rolled back whole), each event is recorded again on its own, so one event's failure
+    is never another's (CONTRACT B.12).
     """
 
     def __init__(self, store: Store) -> None:
@@ -109,14 +111,23 @@ class _GroupCommit:
         batch, self._pending = self._pending, []
         try:
             receipts = self._store.record_many([event for event, _ in batch])
-        except Exception as error:  # nothing was committed: every request gets the error
-            for _, answer in batch:
-                if not answer.done():
-                    answer.set_exception(error)
+        except Exception:  # rolled back, nothing committed: each one again alone, in order
+            for event, answer in batch:
+                self._record_alone(event, answer)
             return
         for (_, answer), receipt in zip(batch, receipts, strict=True):
             if not answer.done():  # the client may have gone; its event is stored all the same
                 answer.set_result(receipt)
+
+    def _record_alone(self, event: rules.Accepted, answer: asyncio.Future[Receipt]) -> None:
+        try:
+            receipt = self._store.record(event)
+        except Exception as error:  # this event's failure, and only this one's
+            if not answer.done():
+                answer.set_exception(error)
+            return
+        if not answer.done():
+            answer.set_result(receipt)
 
 
 def create_app(
@@ -126,8 +137,11 @@ def create_app(
     day_zone: tzinfo = UTC,
     faults: Faults | None = None,
     access_log: TextIO | None = None,
+    body_timeout: float = BODY_TIMEOUT_S,
+    close_store_on_shutdown: bool = False,
 ) -> Starlette:
-    """The destination as an ASGI app over `store` (which the caller opens and closes)."""
+    """The destination as an ASGI app over `store`, which the caller opens and closes, unless
+    `close_store_on_shutdown` lets the server's shutdown close it (so its log is truncated)."""
     if not api_key:
         raise ValueError("the destination needs an API key")
     committer = _GroupCommit(store)
@@ -141,7 +155,7 @@ def create_app(
         denied = authorize(request)
         if denied is not None:
             return denied
-        body = await _read_body(request)
+        body = await _read_body(request, body_timeout)
         if isinstance(body, Response):
             return body
         if faults is not None and faults.active:
@@ -175,8 +189,13 @@ def create_app(
     def timeline(request: Request) -> http_core.Answer:
         return http_core.read_timeline(store, request.path_params["email"])
 
-    def health(request: Request) -> http_core.Answer:
-        return http_core.read_health(store)
+    healthy = _respond(http_core.read_health())
+
+    async def health(request: Request) -> Response:
+        return healthy
+
+    def stats(request: Request) -> http_core.Answer:
+        return http_core.read_stats(store)
 
     def reset(request: Request) -> http_core.Answer:
         return http_core.reset_store(store)
@@ -200,7 +219,8 @@ def create_app(
                 "path",
                 "not_found",
                 f"No route {request.url.path}: Segment posts to /segment; "
-                "the read API is /contacts/{email}, /contacts/{email}/timeline, /health, /reset",
+                "the read API is /contacts/{email}, /contacts/{email}/timeline, /stats, /reset; "
+                "/health needs no key",
             )
         else:
             issue = Issue("request", "http_error", str(exc.detail))
@@ -221,12 +241,24 @@ def create_app(
         Route("/segment", segment, methods=["POST"]),
         Route("/contacts/{email:path}/timeline", _read_api(timeline), methods=["GET"]),
         Route("/contacts/{email:path}", _read_api(contact), methods=["GET"]),
-        Route("/health", _read_api(health), methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/stats", _read_api(stats), methods=["GET"]),
         Route("/reset", _read_api(reset), methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
-    return Starlette(
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if close_store_on_shutdown:
+            store.close()
+
+    app = Starlette(
+        lifespan=lifespan,
         routes=routes,
         middleware=[Middleware(AccessLog, stream=access_log)] if access_log else [],
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
+    # `/segment/` is no route: a JSON 404 naming the right path, never an empty 307 (B.13).
+    app.router.redirect_slashes = False
+    return app

@@ -6,8 +6,6 @@ limit and every error body exist once; streaming, routing and injected faults st
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from datetime import UTC, tzinfo
 from typing import Any
 
 from reference_impl import rules
+from reference_impl.credentials import read_credentials
 from reference_impl.rules import Issue, Rejected
 from reference_impl.store import Store
 
@@ -26,9 +25,9 @@ __all__ = [
     "handle_segment",
     "header_value",
     "judge_segment",
-    "key_from_authorization",
     "read_contact",
     "read_health",
+    "read_stats",
     "read_timeline",
     "reset_store",
 ]
@@ -60,22 +59,6 @@ def header_value(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def key_from_authorization(authorization: str) -> str | None:
-    """The API key carried by an Authorization header (Basic `key:` or Bearer), if readable."""
-    scheme, _, credentials = authorization.strip().partition(" ")
-    scheme = scheme.lower()
-    credentials = credentials.strip()
-    if scheme == "bearer":
-        return credentials or None
-    if scheme == "basic":
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return decoded.partition(":")[0]
-    return None
-
-
 def authorize(headers: Mapping[str, str], api_key: str) -> Answer | None:
     """None when the request carries `api_key`; otherwise the 401 that says what is wrong."""
     authorization = header_value(headers, "authorization")
@@ -88,8 +71,8 @@ def authorize(headers: Mapping[str, str], api_key: str) -> Answer | None:
                 "Missing API key: send Authorization: Basic base64(<api key> + ':')",
             ),
         )
-    key = key_from_authorization(authorization)
-    if key is None:
+    credentials = read_credentials(authorization)
+    if credentials is None:
         return error_answer(
             401,
             Issue(
@@ -99,7 +82,7 @@ def authorize(headers: Mapping[str, str], api_key: str) -> Answer | None:
                 "or Bearer <api key>",
             ),
         )
-    if not hmac.compare_digest(key.encode("utf-8"), api_key.encode("utf-8")):
+    if not hmac.compare_digest(credentials.key.encode("utf-8"), api_key.encode("utf-8")):
         return error_answer(
             401,
             Issue("Authorization", "wrong_key", "Wrong API key: check the destination's API Key"),
@@ -172,9 +155,16 @@ def read_timeline(store: Store, email: str) -> Answer:
     return Answer(200, {"contact": contact_key, "entries": entries})
 
 
-def read_health(store: Store) -> Answer:
-    """`GET /health` (already authorised): alive, with what the store holds."""
-    return Answer(200, {"status": "ok", **store.counts()})
+def read_health() -> Answer:
+    """`GET /health`, without a key: alive. The same answer every time, revealing no data, and
+    never touching the store (a liveness probe may poll it often)."""
+    return Answer(200, {"status": "ok"})
+
+
+def read_stats(store: Store) -> Answer:
+    """`GET /stats` (already authorised): how many contacts, timeline entries and processed
+    messageIds the store holds, read from counters kept as it changes (no table scan)."""
+    return Answer(200, store.counts())
 
 
 def reset_store(store: Store) -> Answer:

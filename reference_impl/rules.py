@@ -22,6 +22,8 @@ __all__ = [
     "EMAIL_PLACES",
     "MAX_BODY_BYTES",
     "MAX_MESSAGE_ID_LENGTH",
+    "MAX_NESTING_DEPTH",
+    "SEGMENT_MAX_EVENT_BYTES",
     "STANDARD_DESCRIPTION",
     "Accepted",
     "Issue",
@@ -33,10 +35,16 @@ __all__ = [
     "parse_timestamp",
 ]
 
-#: Segment's per-event limit; a larger body is refused before it is parsed (413).
-MAX_BODY_BYTES = 32 * 1024
+#: The largest body the destination takes (CONTRACT B.5); a larger one is refused unparsed (413).
+#: Twice Segment's per-event limit: Segment adds fields to an event before it delivers it.
+MAX_BODY_BYTES = 64 * 1024
+#: The largest event Segment's tracking API takes from a client library (CONTRACT A.7).
+SEGMENT_MAX_EVENT_BYTES = 32 * 1024
 #: Segment's limit on `messageId`.
 MAX_MESSAGE_ID_LENGTH = 100
+#: The deepest nesting of objects and arrays a body may have, the body itself counting as one:
+#: what the JSON serializer takes, so every accepted value can be stored and sent on again.
+MAX_NESTING_DEPTH = 254
 #: The timeline description when the call carries no usable url or event.
 STANDARD_DESCRIPTION = "Identified via Segment"
 #: Where the email is looked for, in order; the first one present (not null) is the contact's.
@@ -48,6 +56,8 @@ _URL_PLACES = ("page.url", "context.page.url", "url")
 _CONTAINERS = ("traits", "context", "page", "context.traits", "context.page")
 _TIMESTAMP_EXAMPLE = "2020-05-31T17:55:47.263Z"
 _EMAIL_PLACES_TEXT = "traits.email (recommended), context.traits.email or top-level email"
+
+_INTEGER_RANGE = range(-(2**63), 2**64)  # what orjson and a 64-bit store hold
 
 _DEFS = load_schema(ACCEPTED)["$defs"]
 _EMAIL_RE = re.compile(_DEFS["email"]["pattern"])
@@ -100,7 +110,7 @@ def _reject(status: int, *errors: Issue) -> Rejected:
 
 
 def parse_body(body: bytes, content_type: str | None = None) -> Any | Rejected:
-    """Decode a body as Segment sends it: at most 32 KB of JSON, declared as JSON if at all."""
+    """Decode a body as Segment sends it: at most 64 KB of JSON, declared as JSON if at all."""
     if content_type and not _is_json_media_type(content_type):
         return _reject(
             415,
@@ -122,13 +132,13 @@ def parse_body(body: bytes, content_type: str | None = None) -> Any | Rejected:
 
 
 def body_too_large(size: int) -> Rejected:
-    """The 413 for a body of `size` bytes, over Segment's per-event limit."""
+    """The 413 for a body of `size` bytes, over the destination's limit."""
     return _reject(
         413,
         Issue(
             "body",
             "too_large",
-            f"Body is {size} bytes or more: Segment events are at most {MAX_BODY_BYTES} bytes",
+            f"Body is {size} bytes or more: Nat takes bodies of at most {MAX_BODY_BYTES} bytes",
         ),
     )
 
@@ -154,6 +164,7 @@ def evaluate(payload: Any, *, day_zone: tzinfo = UTC) -> Accepted | Rejected:
     email_field, contact_key = _find_contact(payload, containers, errors)
     occurred_at = _check_timestamp(payload.get("timestamp"), errors)
     message_id = _check_message_id(payload.get("messageId"), errors)
+    _check_storable(payload, errors)
     if errors:
         return _reject(400, *errors)
     assert contact_key is not None and occurred_at is not None and email_field is not None
@@ -363,6 +374,79 @@ def _check_message_id(value: Any, errors: list[Issue]) -> str | None:
     return value
 
 
+def _check_storable(payload: dict[str, Any], errors: list[Issue]) -> None:
+    """An error naming the field when the body holds a value no store can hold (CONTRACT B.5)."""
+    try:
+        orjson.dumps(payload)  # the fast path: what the serializer takes is storable
+    except orjson.JSONEncodeError:
+        errors.append(_unstorable(payload))
+
+
+def _unstorable(payload: dict[str, Any]) -> Issue:
+    """The first value the serializer refuses, found without recursion (bodies nest 1,000 deep):
+    nesting past MAX_NESTING_DEPTH, an integer out of 64-bit range, text that is not Unicode.
+    The field is named by its first three keys, up to the first array (`traits.deep`,
+    `context.page.url`)."""
+    stack: list[tuple[str, bool, int, Any]] = [("body", True, 1, payload)]
+    while stack:
+        field_name, naming, depth, value = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_NESTING_DEPTH:
+                return Issue(
+                    field_name,
+                    "too_deep",
+                    f"{field_name} nests objects and arrays more than {MAX_NESTING_DEPTH} levels "
+                    f"deep (the body counts as one): Nat stores at most {MAX_NESTING_DEPTH}",
+                )
+            if isinstance(value, dict):
+                for key in value:
+                    if not (isinstance(key, str) and _is_unicode(key)):
+                        return Issue(
+                            field_name, "invalid_key", f"{field_name} has a key that is not text"
+                        )
+                naming = naming and depth <= 3
+                stack.extend(
+                    (
+                        _child_name(field_name, key) if naming else field_name,
+                        naming,
+                        depth + 1,
+                        child,
+                    )
+                    for key, child in reversed(value.items())
+                )
+            else:
+                stack.extend((field_name, False, depth + 1, child) for child in reversed(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if value not in _INTEGER_RANGE:
+                return Issue(
+                    field_name,
+                    "out_of_range",
+                    f"{field_name} holds an integer of {value.bit_length()} bits: Nat stores "
+                    "integers from -2^63 to 2^64-1 (send a larger number as a string)",
+                )
+        elif isinstance(value, str):
+            if not _is_unicode(value):
+                return Issue(
+                    field_name, "invalid_text", f"{field_name} holds text that is not Unicode"
+                )
+        elif not (value is None or isinstance(value, bool | float)):
+            return Issue(field_name, "not_json", f"{field_name} holds a {type(value).__name__}")
+    return Issue("body", "not_storable", "Body holds a value Nat cannot store")
+
+
+def _child_name(parent: str, key: str) -> str:
+    """The name of the member `key` of the field `parent` (the body's keys stand alone)."""
+    return key if parent == "body" else f"{parent}.{key}"
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which only a lenient parser returns
+        return False
+    return True
+
+
 def _describe(
     payload: dict[str, Any], containers: dict[str, dict[str, Any] | None], warnings: list[Issue]
 ) -> tuple[str, str]:
@@ -428,6 +512,6 @@ def _shorten(value: Any, limit: int = 60) -> str:
     else:
         try:
             text = orjson.dumps(value).decode()
-        except TypeError:  # integers beyond 64 bits, NaN from a non-JSON caller
-            text = repr(value)
+        except orjson.JSONEncodeError:  # too deep, or no JSON: never repr(), which recurses
+            text = f"<{_json_type(value)}>"
     return text if len(text) <= limit else text[: limit - 1] + "…"

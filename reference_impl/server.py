@@ -24,6 +24,7 @@ from uvicorn.supervisors import Multiprocess
 
 from reference_impl.access_log import buffered_stderr
 from reference_impl.app import Faults, create_app
+from reference_impl.protocol import ConnectionLimits, uvicorn_options
 from reference_impl.store import Store
 
 __all__ = ["ServerConfig", "app_from_environment", "day_zone_named", "running_server", "serve"]
@@ -84,6 +85,7 @@ def app_from_environment() -> Starlette:
         day_zone=day_zone_named(config.day_timezone),
         faults=config.faults if config.faults.active else None,
         access_log=buffered_stderr() if config.access_log else None,
+        close_store_on_shutdown=True,  # a clean stop checkpoints and truncates the log
     )
 
 
@@ -123,7 +125,8 @@ def serve(config: ServerConfig, *, announce: bool = True) -> None:
         workers=config.workers,
         access_log=False,
         log_level="warning",
-        lifespan="off",
+        lifespan="on",
+        **uvicorn_options(),
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: let that end the process with 0.
     signal.signal(signal.SIGTERM, _exit_quietly)
@@ -141,11 +144,15 @@ def serve(config: ServerConfig, *, announce: bool = True) -> None:
 
 
 @contextmanager
-def running_server(app: Starlette, host: str = "127.0.0.1") -> Iterator[str]:
+def running_server(
+    app: Starlette, host: str = "127.0.0.1", *, limits: ConnectionLimits | None = None
+) -> Iterator[str]:
     """Serve `app` from a background thread on a free port; yields the base URL, stops on exit."""
     sock = _bind(host, 0)
     server = uvicorn.Server(
-        uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app, access_log=False, log_level="warning", lifespan="off", **uvicorn_options(limits)
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -3,7 +3,8 @@
 Each accepted event is recorded in one `BEGIN IMMEDIATE` transaction that decides idempotency,
 the one-entry-per-day rule and property updates together, so the rules hold across threads and
 across server processes that share the database file. A unique key on (contact, day) enforces the
-daily entry in the database itself.
+daily entry in the database itself. What the store holds is counted as it changes (`counters`),
+in the same transactions, so reading the counts never scans a table.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ import orjson
 
 from reference_impl.rules import Accepted
 
-__all__ = ["Receipt", "Store"]
+__all__ = ["MAX_WAL_BYTES", "Receipt", "Store"]
+
+#: How large the write-ahead log may grow before a checkpoint waits for the writers to let it
+#: finish (a passive one can lag behind steady writes for ever); a log reset is cut back to it.
+MAX_WAL_BYTES = 64 * 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS timeline (
@@ -44,7 +49,19 @@ CREATE TABLE IF NOT EXISTS messages (
     message_id  TEXT PRIMARY KEY,
     answer      BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+    name   TEXT PRIMARY KEY,
+    value  INTEGER NOT NULL
+) WITHOUT ROWID;
 """
+
+#: What `counters` counts, and how to count it from scratch (once, for a database made before
+#: the counters were kept).
+_COUNTED = {
+    "contacts": "SELECT count(DISTINCT contact) FROM timeline",
+    "timeline": "SELECT count(*) FROM timeline",
+    "messages": "SELECT count(*) FROM messages",
+}
 
 
 class Receipt(NamedTuple):
@@ -91,28 +108,38 @@ class _Checkpointer:
     """Copies the write-ahead log into the database file every `interval` seconds, in a thread.
 
     A PASSIVE checkpoint never blocks writers, so requests keep committing (to the log) while it
-    syncs; the log is reused from its start once a checkpoint has caught up.
+    syncs; the log is reused from its start once a checkpoint has caught up. Under steady writes
+    it may never catch up, so once the log holds more than `max_wal_bytes` a TRUNCATE checkpoint
+    waits for the writer, copies everything and empties the file (commits wait meanwhile).
     """
 
-    def __init__(self, path: str, interval: float = 0.25) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    def __init__(self, path: str, max_wal_bytes: int, interval: float = 0.25) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        (page_size,) = self._db.execute("PRAGMA page_size").fetchone()
+        self._max_frames = max_wal_bytes // page_size
         self._interval = interval
+        self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nat-checkpoints", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stopping.wait(self._interval):
-            try:
-                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:  # busy: the next round tries again
-                continue
+            with suppress(sqlite3.Error):  # busy: the next round tries again
+                self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """One round: PASSIVE, or TRUNCATE when the log holds more than the limit."""
+        with self._lock:
+            _, frames, _ = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames > self._max_frames:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join()
         # Another process may be writing: it checkpoints in its turn.
-        with suppress(sqlite3.Error):
+        with self._lock, suppress(sqlite3.Error):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()
 
@@ -120,10 +147,13 @@ class _Checkpointer:
 class Store:
     """Contacts, their daily timeline entries and user properties, in one SQLite database.
 
-    `path` is a file (shared safely by several processes) or ':memory:' (one process only).
+    `path` is a file (shared safely by several processes) or ':memory:' (one process only). Its
+    write-ahead log stays near `max_wal_bytes` while it runs and is emptied by `close()`.
     """
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(
+        self, path: str | Path = ":memory:", *, max_wal_bytes: int = MAX_WAL_BYTES
+    ) -> None:
         self.path = str(path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(
@@ -138,17 +168,33 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             # Checkpoints (the only fsyncs) run in a thread of their own, off the request path.
             self._db.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpoints = _Checkpointer(self.path)
+            # When the log is reset (reused from its start), the file is cut back to the limit.
+            self._db.execute(f"PRAGMA journal_size_limit={int(max_wal_bytes)}")
+            self._checkpoints = _Checkpointer(self.path, max_wal_bytes)
         with self._transaction() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            if db.execute("SELECT count(*) FROM counters").fetchone()[0] != len(_COUNTED):
+                db.executemany(
+                    "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)",
+                    [(name, db.execute(query).fetchone()[0]) for name, query in _COUNTED.items()],
+                )
 
     def close(self) -> None:
+        """Checkpoint and empty the write-ahead log (unless another process still writes), and
+        close the database. Closing twice is harmless."""
         if self._checkpoints is not None:
             self._checkpoints.stop()
+            self._checkpoints = None
         with self._lock:
             self._db.close()
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database now, as the background thread does every
+        quarter second (emptying it if it is over the limit); nothing for ':memory:'."""
+        if self._checkpoints is not None:
+            self._checkpoints.checkpoint()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -178,13 +224,14 @@ class Store:
             properties: list[tuple[str, str, bytes, str]] = []
             first_answers: list[tuple[str, bytes]] = []
             receipts = []
+            added = {"contacts": 0, "timeline": 0}
             for event in events:
                 first = answered.get(event.message_id) if event.message_id is not None else None
                 if first is not None:
                     receipts.append(_replayed(first))
                     continue
                 occurred_at = _instant(event.occurred_at)
-                receipt = self._add_entry(db, event, occurred_at)
+                receipt = self._add_entry(db, event, occurred_at, added)
                 properties.extend(
                     (event.contact_key, name, orjson.dumps(value), occurred_at)
                     for name, value in event.traits.items()
@@ -202,6 +249,11 @@ class Store:
                 properties,
             )
             db.executemany("INSERT INTO messages (message_id, answer) VALUES (?, ?)", first_answers)
+            added["messages"] = len(first_answers)
+            db.executemany(
+                "UPDATE counters SET value = value + ? WHERE name = ?",
+                [(count, name) for name, count in added.items() if count],
+            )
             return receipts
 
     @staticmethod
@@ -218,8 +270,11 @@ class Store:
         )
 
     @staticmethod
-    def _add_entry(db: sqlite3.Connection, event: Accepted, occurred_at: str) -> Receipt:
-        """Add the (contact, day) entry unless it exists; the receipt says which happened."""
+    def _add_entry(
+        db: sqlite3.Connection, event: Accepted, occurred_at: str, added: dict[str, int]
+    ) -> Receipt:
+        """Add the (contact, day) entry unless it exists; the receipt says which happened.
+        `added` counts the entries made, and the contacts that had none before."""
         day = event.day.isoformat()
         created = db.execute(
             "INSERT INTO timeline "
@@ -235,6 +290,13 @@ class Store:
                 event.message_id,
             ),
         ).fetchone()
+        if created:
+            added["timeline"] += 1
+            # The contact is new unless it has an entry on another day (a unique-key lookup).
+            added["contacts"] += not db.execute(
+                "SELECT 1 FROM timeline WHERE contact = ? AND day <> ? LIMIT 1",
+                (event.contact_key, day),
+            ).fetchone()
         entry = (
             created
             or db.execute(
@@ -286,17 +348,15 @@ class Store:
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def counts(self) -> dict[str, int]:
-        """How many contacts, timeline entries and processed messageIds the store holds."""
+        """How many contacts, timeline entries and processed messageIds the store holds (three
+        rows of `counters`, kept as the store changes: no table is scanned)."""
         with self._lock:
-            (contacts,) = self._db.execute(
-                "SELECT count(DISTINCT contact) FROM timeline"
-            ).fetchone()
-            (entries,) = self._db.execute("SELECT count(*) FROM timeline").fetchone()
-            (messages,) = self._db.execute("SELECT count(*) FROM messages").fetchone()
-        return {"contacts": contacts, "timeline": entries, "messages": messages}
+            found = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
+        return {name: found[name] for name in _COUNTED}
 
     def reset(self) -> None:
         """Forget everything (the read API's POST /reset)."""
         with self._transaction() as db:
             for table in ("messages", "properties", "timeline"):
                 db.execute(f"DELETE FROM {table}")
+            db.execute("UPDATE counters SET value = 0")

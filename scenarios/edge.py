@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from reference_impl.rules import MAX_BODY_BYTES, MAX_MESSAGE_ID_LENGTH
+from reference_impl.rules import MAX_BODY_BYTES, MAX_MESSAGE_ID_LENGTH, SEGMENT_MAX_EVENT_BYTES
 from scenarios.malformed import valid_payload
 from scenarios.model import Request
 from scenarios.sampler import DAY_MS, Sampler
@@ -103,6 +103,14 @@ def huge_traits(sampler: Sampler) -> Request:
 
 def exactly_at_limit(sampler: Sampler) -> Request:
     return Request(pad_to(valid_payload(sampler), MAX_BODY_BYTES))
+
+
+#: A 32 KB event, the most Segment's tracking API takes, after Segment added its fields.
+_GROWN_SEGMENT_EVENT_BYTES = SEGMENT_MAX_EVENT_BYTES + 8 * 1024
+
+
+def grown_segment_event(sampler: Sampler) -> Request:
+    return Request(pad_to(valid_payload(sampler), _GROWN_SEGMENT_EVENT_BYTES))
 
 
 def email_precedence(sampler: Sampler, payload: dict[str, Any]) -> None:
@@ -275,14 +283,22 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant(
         "edge/huge-traits-under-limit",
-        "300 traits in a body just under 32 KB: accepted",
+        "300 traits in a body just under 64 KB: accepted",
         huge_traits,
         stampable=False,
     ),
     Variant(
-        "edge/body-exactly-32kb",
+        "edge/body-exactly-64kb",
         f"A body of exactly {MAX_BODY_BYTES} bytes: at the limit, accepted",
         exactly_at_limit,
+        stampable=False,
+    ),
+    Variant(
+        "edge/grown-segment-event",
+        f"A body of {_GROWN_SEGMENT_EVENT_BYTES} bytes, over Segment's "
+        f"{SEGMENT_MAX_EVENT_BYTES // 1024} KB per event: what Segment delivers from its largest "
+        "event once it added its fields, accepted",
+        grown_segment_event,
         stampable=False,
     ),
     Variant(

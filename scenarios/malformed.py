@@ -398,8 +398,8 @@ VARIANTS: tuple[Variant, ...] = (
         _raw(lambda sampler, payload: b"   "),
     ),
     Variant(
-        "malformed/over-32kb",
-        f"A valid identify of {MAX_BODY_BYTES + 1} bytes, one over Segment's limit: 413",
+        "malformed/over-64kb",
+        f"A valid identify of {MAX_BODY_BYTES + 1} bytes, one over the limit: 413",
         over_limit,
         stampable=False,
     ),

@@ -1,4 +1,4 @@
-"""Bodies of an exact size, for the 32 KB limit: padded with ASCII so one character is one byte."""
+"""Bodies of an exact size, for the size limits: padded with ASCII so one character is one byte."""
 
 from __future__ import annotations
 

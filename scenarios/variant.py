@@ -24,7 +24,7 @@ class Variant:
     #: Relative frequency within its family in bulk traffic; 0 keeps it to the catalogue.
     weight: int = 1
     #: Whether bulk traffic may copy built requests with new ids (`scenarios.stamping`); False
-    #: for requests whose exact size or id length is the point (the 32 KB limit, ...).
+    #: for requests whose exact size or id length is the point (the 64 KB limit, ...).
     stampable: bool = True
 
     @property

@@ -6,10 +6,14 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reference_impl.rules import (
     MAX_BODY_BYTES,
+    MAX_NESTING_DEPTH,
     STANDARD_DESCRIPTION,
     Accepted,
     Rejected,
@@ -362,7 +366,7 @@ def test_traits_become_user_properties() -> None:
         (b"{}", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
         (b" " * (MAX_BODY_BYTES + 1), "application/json", 413, "too_large"),
     ],
-    ids=["empty", "blank-no-content-type", "not-json", "text-plain", "form", "over-32kb"],
+    ids=["empty", "blank-no-content-type", "not-json", "text-plain", "form", "over-64kb"],
 )
 def test_bodies_segment_would_not_send_are_refused(
     body: bytes, content_type: str | None, status: int, code: str
@@ -377,7 +381,130 @@ def test_bodies_segment_would_not_send_are_refused(
     [None, "application/json", "application/json; charset=utf-8", "application/vnd.x+json"],
     ids=["undeclared", "json", "json-charset", "vendor-json"],
 )
-def test_json_bodies_up_to_32kb_are_parsed(content_type: str | None) -> None:
+def test_json_bodies_up_to_64kb_are_parsed(content_type: str | None) -> None:
     body = b'{"a":"' + b"x" * (MAX_BODY_BYTES - 8) + b'"}'
     assert len(body) == MAX_BODY_BYTES
     assert parse_body(body, content_type) == {"a": "x" * (MAX_BODY_BYTES - 8)}
+
+
+# --- total over every JSON value the parser returns (deep and wide) ------------------------------
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=20),
+)
+_WIDE = st.recursive(
+    _SCALARS,
+    lambda children: (
+        st.lists(children, max_size=40)
+        | st.dictionaries(st.text(max_size=6), children, max_size=40)
+    ),
+    max_leaves=120,
+)
+#: Where a value is put: every place the rules read, and one they do not.
+_PLACES = ("url", "page.url", "context.page.url", "event", "traits.deep", "context.x", "extra",
+           "type", "timestamp", "messageId", "email", "traits.email", "context.traits.email",
+           "page", "context", "traits")  # fmt: skip
+
+
+@st.composite
+def _deep_json(draw: st.DrawFn) -> tuple[str, str]:
+    """JSON text of a wide value inside up to 1,100 levels of arrays and objects (past what
+    orjson writes, 254, and reads, 1,024), and the opener repeated to nest it."""
+    leaf = orjson.dumps(draw(_WIDE)).decode()
+    levels = draw(st.one_of(st.integers(0, 8), st.integers(240, 270), st.integers(980, 1100)))
+    opener, closer = draw(st.sampled_from([("[", "]"), ('{"k":', "}"), ('[{"k":', "}]")]))
+    repeat = levels // 2 if opener == '[{"k":' else levels
+    return opener * repeat + leaf + closer * repeat, opener
+
+
+def _place(path: str, value_json: str) -> bytes:
+    """An identify call (email in top-level `email`, unless that is the place) with the JSON
+    text `value_json` at `path`."""
+    *parents, key = path.split(".")
+    member = f'"{key}":{value_json}'
+    for parent in reversed(parents):
+        member = f'"{parent}":{{{member}}}'
+    base = {"type": "identify", "timestamp": TS, "email": "deep@example.com"}
+    others = ",".join(
+        f'"{name}":{orjson.dumps(value).decode()}'
+        for name, value in base.items()
+        if name != path.split(".")[0]
+    )
+    return f"{{{others},{member}}}".encode()
+
+
+def _depth(value: Any) -> int:
+    """Levels of objects and arrays, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _named(path: str, opener: str) -> str:
+    """The field a too-deep value at `path` is named by: its first three keys, up to an array."""
+    keys = path.split(".") + (["k"] * 3 if opener.startswith("{") else [])
+    return ".".join(keys[:3])
+
+
+@given(st.sampled_from(_PLACES), _deep_json())
+def test_the_rules_are_total_over_deep_and_wide_values(path: str, value: tuple[str, str]) -> None:
+    value_json, opener = value
+    body = _place(path, value_json)
+    payload = parse_body(body)
+    if isinstance(payload, Rejected):  # past the parser's own depth: a 400, not an exception
+        assert (payload.status, payload.errors[0].code) == (400, "not_json")
+        return
+    verdict = evaluate(payload)
+    too_deep = _depth(payload) > MAX_NESTING_DEPTH
+    if isinstance(verdict, Accepted):
+        assert not too_deep
+        orjson.dumps([verdict.traits, [w.as_dict() for w in verdict.warnings]])  # storable
+        return
+    assert verdict.status in (400, 501)
+    orjson.dumps(verdict.body())  # the answer itself can always be sent
+    if too_deep and verdict.status == 400 and path != "type":
+        deep = [e for e in verdict.errors if e.code == "too_deep"]
+        assert [e.field for e in deep] == [_named(path, opener)], verdict
+
+
+def test_the_deepest_accepted_body_is_what_the_serializer_writes() -> None:
+    at_limit = parse_body(
+        _place("url", "[" * (MAX_NESTING_DEPTH - 1) + "]" * (MAX_NESTING_DEPTH - 1))
+    )
+    over = parse_body(_place("url", "[" * MAX_NESTING_DEPTH + "]" * MAX_NESTING_DEPTH))
+    assert isinstance(evaluate(at_limit), Accepted)
+    orjson.dumps(at_limit)
+    refused = evaluate(over)
+    assert isinstance(refused, Rejected) and refused.errors[0].field == "url"
+    with pytest.raises(orjson.JSONEncodeError):
+        orjson.dumps(over)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "code"),
+    [
+        (identify(email="a@b.co", traits={"n": 2**64}), "traits.n", "out_of_range"),
+        (identify(email="a@b.co", traits={"n": [-(2**63) - 1]}), "traits.n", "out_of_range"),
+        (identify(email="a@b.co", context={"ip": "\ud800"}), "context.ip", "invalid_text"),
+        (identify(email="a@b.co", traits={"\udc00": 1}), "traits", "invalid_key"),
+        (identify(email="a@b.co", traits={"tags": {"a", "b"}}), "traits.tags", "not_json"),
+    ],
+    ids=["integer-over-64-bits", "integer-under-64-bits", "lone-surrogate", "surrogate-key",
+         "not-json"],
+)  # fmt: skip
+def test_values_no_store_can_hold_get_400_naming_the_field(
+    payload: dict[str, Any], field: str, code: str
+) -> None:
+    """Values a lenient parser (Python's json) returns, or a caller builds."""
+    verdict = rejected(payload)
+    assert verdict.status == 400
+    assert [(e.field, e.code) for e in verdict.errors] == [(field, code)]

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 import scenarios
-from reference_impl.rules import MAX_BODY_BYTES, STANDARD_DESCRIPTION
+from reference_impl.rules import MAX_BODY_BYTES, SEGMENT_MAX_EVENT_BYTES, STANDARD_DESCRIPTION
 from scenarios import Scenario, catalogue, expect_for, generate, sequences
 from scenarios.sampler import seed_tag
 
@@ -99,7 +99,7 @@ def test_ids_are_unique_and_readable(cases: dict[str, Scenario]) -> None:
         "malformed/not-json",
         "malformed/empty-body",
         "malformed/other-type-track",
-        "malformed/over-32kb",
+        "malformed/over-64kb",
         "malformed/wrong-content-type",
         "malformed/wrong-key",
         "malformed/missing-key",
@@ -189,16 +189,26 @@ def test_other_types_are_501(cases: dict[str, Scenario]) -> None:
         assert scenario.expect.status == 501
 
 
-def test_one_byte_over_32_kb_is_413_and_exactly_32_kb_is_accepted(
+def test_one_byte_over_64_kb_is_413_and_exactly_64_kb_is_accepted(
     cases: dict[str, Scenario],
 ) -> None:
-    over = _case(cases, "malformed/over-32kb")
-    at_limit = _case(cases, "edge/body-exactly-32kb")
+    over = _case(cases, "malformed/over-64kb")
+    at_limit = _case(cases, "edge/body-exactly-64kb")
     under = _case(cases, "edge/huge-traits-under-limit")
-    assert len(over.request.body()) == 32 * 1024 + 1 and over.expect.status == 413
-    assert len(at_limit.request.body()) == 32 * 1024 and at_limit.expect.status == 200
-    assert 32 * 1024 - 100 <= len(under.request.body()) < MAX_BODY_BYTES
+    assert len(over.request.body()) == 64 * 1024 + 1 and over.expect.status == 413
+    assert len(at_limit.request.body()) == 64 * 1024 and at_limit.expect.status == 200
+    assert 64 * 1024 - 100 <= len(under.request.body()) < MAX_BODY_BYTES
     assert under.expect.status == 200 and len(under.request.payload["traits"]) > 300
+
+
+def test_an_event_segment_took_at_its_limit_and_grew_is_accepted(
+    cases: dict[str, Scenario],
+) -> None:
+    """Segment takes events up to 32 KB and adds fields before it delivers (CONTRACT B.5)."""
+    grown = _case(cases, "edge/grown-segment-event")
+    assert SEGMENT_MAX_EVENT_BYTES < len(grown.request.body()) < MAX_BODY_BYTES
+    assert len(grown.request.body()) == 40 * 1024
+    assert grown.expect.status == 200 and grown.expect.outcome == "created"
 
 
 def test_wrong_content_type_is_415(cases: dict[str, Scenario]) -> None:

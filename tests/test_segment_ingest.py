@@ -393,3 +393,23 @@ def test_unreadable_basic_credentials_pass_when_any_key_does(tracking_api: str) 
         timeout=5,
     )
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [b"Basic \xff", "Basic é".encode(), b"Basic \xe9", b"Basic w6k6\xff"],
+    ids=["basic-ff", "basic-utf8-e-acute", "basic-latin1-e-acute", "trailing-byte"],
+)
+def test_unreadable_basic_credentials_get_401_not_500(
+    guarded_tracking_api: str, authorization: bytes
+) -> None:
+    for path in ("/v1/identify", "/v1/batch"):
+        payload = {"batch": [identify("bad-auth")]} if path == "/v1/batch" else identify("x")
+        answer = requests.post(
+            f"{guarded_tracking_api}{path}",
+            data=orjson.dumps(payload),
+            headers={"Authorization": authorization, "Content-Type": "application/json"},
+            timeout=5,
+        )
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["code"] == "unauthorized"

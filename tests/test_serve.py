@@ -33,8 +33,12 @@ def serving(db: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]
         assert "listening on http://" in first_line, process.stderr.read() if process.stderr else ""
         yield process, first_line.split()[-1]
     finally:
-        if process.poll() is None:
-            process.kill()
+        if process.poll() is None:  # SIGTERM, so that --workers N stops its worker processes too
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
         process.wait(timeout=10)
         for stream in (process.stdout, process.stderr):
             if stream:
@@ -120,3 +124,32 @@ def test_serve_refuses_bad_options_with_a_message(
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("stop", "exit_code"),
+    [(signal.SIGTERM, 0), (signal.SIGINT, 130)],  # 130: the shell's code for Ctrl-C
+    ids=["sigterm", "sigint"],
+)
+def test_a_clean_stop_empties_the_write_ahead_log(
+    tmp_path: Path, stop: signal.Signals, exit_code: int
+) -> None:
+    db = tmp_path / "nat.db"
+    with serving(db, "--no-access-log") as (process, url), requests.Session() as http:
+        http.headers.update(basic_auth())
+        for n in range(200):
+            payload = {
+                "type": "identify",
+                "timestamp": "2020-05-31T12:00:00Z",
+                "email": f"wal-{n}@example.com",
+            }
+            assert http.post(url, json=payload).status_code == 200
+        process.send_signal(stop)
+        assert process.wait(timeout=10) == exit_code
+        assert process.stderr is not None
+        assert "Traceback" not in process.stderr.read()
+    wal = tmp_path / "nat.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    with serving(db, "--no-access-log") as (_, url), requests.Session() as http:
+        http.headers.update(basic_auth())
+        assert http.get(url.replace("/segment", "/stats")).json()["timeline"] == 200

@@ -43,17 +43,20 @@ SCRIPT: list[tuple[str, str, dict[str, str], Any]] = [
     ("POST", "/segment", _basic(), {**IDENTIFY, "type": "track", "messageId": "m-4"}),
     ("POST", "/segment", {**_basic(), "Content-Type": "text/plain"}, b"{}"),
     ("POST", "/segment", _basic(), b"{not json"),
-    ("POST", "/segment", _basic(), b"x" * 40_000),
+    ("POST", "/segment", _basic(), b"x" * 70_000),
     ("POST", "/segment", {"Authorization": f"Bearer {KEY}"}, {**IDENTIFY, "messageId": None}),
     ("GET", "/contacts/peter@example.com", _basic(), None),
     ("GET", "/contacts/PETER%40example.com/timeline?fresh=1", _basic(), None),
     ("GET", "/contacts/nobody@example.com/timeline", _basic(), None),
     ("GET", "/contacts/peter@example.com", {}, None),
-    ("GET", "/health", _basic(), None),
+    ("GET", "/health", {}, None),
+    ("GET", "/stats", _basic(), None),
+    ("GET", "/stats", {}, None),
     ("GET", "/openapi.json", {}, None),
     ("POST", "/reset", _basic("wrong"), None),
     ("POST", "/reset", _basic(), None),
-    ("GET", "/health", _basic(), None),
+    ("GET", "/health", _basic("wrong"), None),
+    ("GET", "/stats", _basic(), None),
 ]
 
 

@@ -4,7 +4,9 @@ across threads and across processes sharing the database file."""
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,10 @@ from reference_impl.rules import Accepted, evaluate
 from reference_impl.store import Store
 
 
-def event(timestamp: str = "2020-05-31T17:55:47Z", **fields: Any) -> Accepted:
-    payload = {"type": "identify", "timestamp": timestamp, "email": "ana@example.com", **fields}
+def event(
+    timestamp: str = "2020-05-31T17:55:47Z", email: str = "ana@example.com", **fields: Any
+) -> Accepted:
+    payload = {"type": "identify", "timestamp": timestamp, "email": email, **fields}
     verdict = evaluate(payload)
     assert isinstance(verdict, Accepted), verdict
     return verdict
@@ -100,3 +104,57 @@ def test_a_retry_of_a_deduplicated_call_is_still_a_replay(store: Store) -> None:
     assert (first.outcome, first.replayed) == ("deduplicated", False)
     assert retry.replayed
     assert {**retry.body(), "replayed": False} == first.body()
+
+
+def test_counts_follow_entries_contacts_and_message_ids(store: Store) -> None:
+    store.record(event(messageId="m-1"))  # a new contact and entry
+    store.record(event("2020-05-31T20:00:00Z", messageId="m-2"))  # deduplicated
+    store.record(event("2020-05-31T20:00:00Z", messageId="m-2"))  # a replay: nothing new
+    store.record(event("2020-06-01T08:00:00Z"))  # another day, same contact, no messageId
+    store.record_many(
+        [event(email="bo@example.com", messageId="b-1"), event(email="bo@example.com")]
+    )
+    assert store.counts() == {"contacts": 2, "timeline": 3, "messages": 3}
+    assert store.counts()["timeline"] == sum(
+        len(store.timeline(contact) or []) for contact in ("ana@example.com", "bo@example.com")
+    )
+
+
+def test_counts_survive_a_reopen_and_are_made_for_an_older_database(tmp_path: Path) -> None:
+    path = tmp_path / "nat.db"
+    first = Store(path)
+    for day in range(1, 4):
+        first.record(event(f"2020-06-0{day}T10:00:00Z", messageId=f"m-{day}"))
+    first.close()
+    assert Store(path).counts() == {"contacts": 1, "timeline": 3, "messages": 3}
+    # A database written before the counters were kept has no counters table.
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("DROP TABLE counters")
+        db.commit()
+    reopened = Store(path)
+    assert reopened.counts() == {"contacts": 1, "timeline": 3, "messages": 3}
+    reopened.record(event(email="bo@example.com"))
+    assert reopened.counts() == {"contacts": 2, "timeline": 4, "messages": 3}
+    reopened.close()
+
+
+def _wal_bytes(path: Path) -> int:
+    wal = path.with_name(path.name + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_the_write_ahead_log_is_kept_near_its_limit_and_emptied_on_close(tmp_path: Path) -> None:
+    path = tmp_path / "nat.db"
+    limit = 256 * 1024
+    store = Store(path, max_wal_bytes=limit)
+    for n in range(1500):
+        store.record(event(email=f"w{n}@example.com", messageId=f"w-{n}", traits={"n": n}))
+    store.checkpoint()  # what the background thread does every quarter second
+    assert _wal_bytes(path) <= limit
+    for n in range(300):
+        store.record(event(email=f"v{n}@example.com"))
+    store.close()
+    assert _wal_bytes(path) == 0
+    reopened = Store(path)
+    assert reopened.counts() == {"contacts": 1800, "timeline": 1800, "messages": 1500}
+    reopened.close()

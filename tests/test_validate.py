@@ -192,7 +192,7 @@ def test_a_line_that_is_not_json_is_reported_with_its_number() -> None:
 @pytest.mark.parametrize(
     ("size", "status"),
     [(MAX_BODY_BYTES, 200), (MAX_BODY_BYTES + 1, 413)],
-    ids=["exactly-32KB", "one-byte-over"],
+    ids=["exactly-64KB", "one-byte-over"],
 )
 def test_bodies_over_32_kb_are_rejected_413(size: int, status: int) -> None:
     (result,) = validate_lines([padded(size) + b"\n"])

@@ -14,8 +14,6 @@ happened.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import zlib
 from typing import TYPE_CHECKING, Any
@@ -30,6 +28,9 @@ from starlette.routing import Route
 from harness.errors import UsageError
 from harness.segment.outbox import StorageUnavailable
 from harness.segment.pipeline import MESSAGE_TYPES, UnstorableEvent
+from reference_impl.credentials import read_credentials
+from reference_impl.http_io import BodyTooLarge, BodyTooSlow, read_limited_body
+from reference_impl.http_io import JSONResponse as _JSON
 
 if TYPE_CHECKING:
     from harness.segment.simulator import Simulator
@@ -43,13 +44,6 @@ MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_EVENTS = 2500
 _SUCCESS = b'{"success":true}'
-
-
-class _JSON(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return content if isinstance(content, bytes) else orjson.dumps(content)
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -75,17 +69,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
                 f"Content-Encoding {encoding!r} is not supported: send gzip or no encoding",
             )
         )
-    declared = request.headers.get("content-length", "")
-    if encoding != "gzip" and declared.isdigit() and int(declared) > limit:
-        raise _Refused(_too_large(int(declared), limit))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _Refused(_too_large(size, limit))
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    try:
+        body = await read_limited_body(request, limit)
+    except BodyTooLarge as too_large:
+        raise _Refused(_too_large(too_large.size, limit)) from None
+    except BodyTooSlow as too_slow:
+        message = f"the body did not arrive within {too_slow.timeout:g} s: send it at once"
+        raise _Refused(_error(408, "request_timeout", message)) from None
     if encoding != "gzip":
         return body
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -123,24 +113,11 @@ def _parse_object(body: bytes) -> dict[str, Any]:
 
 
 def _key_from_authorization(header: str | None) -> str | None:
-    if not header:
+    """The write key of a Basic `writeKey:` header (Segment's API takes no Bearer)."""
+    credentials = read_credentials(header) if header else None
+    if credentials is None or credentials.scheme != "basic":
         return None
-    scheme, _, credentials = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return decoded.partition(":")[0] or None
-
-
-def _authorization_key(header: str | None) -> str | None:
-    """The write key of a Basic header; one that cannot be read (non-ASCII bytes) is none."""
-    try:
-        return _key_from_authorization(header)
-    except ValueError:
-        return None
+    return credentials.key or None
 
 
 def _check_write_key(request: Request, payload: dict[str, Any], expected: bytes | None) -> None:
@@ -149,7 +126,7 @@ def _check_write_key(request: Request, payload: dict[str, Any], expected: bytes 
         return
     key = payload.get("writeKey")
     if not isinstance(key, str) or not key:
-        key = _authorization_key(request.headers.get("authorization"))
+        key = _key_from_authorization(request.headers.get("authorization"))
     if key is None:
         raise _Refused(
             _error(
