@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from harness.errors import UsageError
 from harness.segment.pipeline import MESSAGE_TYPES
+from harness.segment.ui import delivery_routes
 
 if TYPE_CHECKING:
     from harness.segment.simulator import Simulator
@@ -240,5 +241,6 @@ def create_ingest_app(simulator: Simulator) -> Starlette:
         *(Route(f"/v1/{name}", single(name), methods=["POST"]) for name in MESSAGE_TYPES),
         Route("/journal", journal, methods=["GET"]),
         Route("/status", status, methods=["GET"]),
+        *delivery_routes(simulator),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
