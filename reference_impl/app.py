@@ -27,6 +27,7 @@ from reference_impl.access_log import AccessLog
 from reference_impl.openapi import openapi_document
 from reference_impl.rules import Issue
 from reference_impl.store import Receipt, Store
+from reference_impl.ui import ui_routes
 
 __all__ = ["Faults", "JSONResponse", "create_app"]
 
@@ -224,6 +225,7 @@ def create_app(
         Route("/health", _read_api(health), methods=["GET"]),
         Route("/reset", _read_api(reset), methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        *ui_routes(store, api_key),
     ]
     return Starlette(
         routes=routes,

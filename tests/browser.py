@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
@@ -64,10 +66,10 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Tab]:
-    """A fresh page (own context) that records console errors and page errors."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+@contextmanager
+def open_tab(browser: Browser, **context_options: Any) -> Iterator[Tab]:
+    """A fresh page in a context of its own that records console errors and page errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
     opened = Tab(context.new_page())
 
     def on_console(message: ConsoleMessage) -> None:
@@ -80,3 +82,10 @@ def tab(browser: Browser) -> Iterator[Tab]:
         yield opened
     finally:
         context.close()
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Tab]:
+    """A fresh page that records console errors and page errors."""
+    with open_tab(browser) as opened:
+        yield opened
