@@ -50,11 +50,13 @@ def _identify(email: str, timestamp: str, message_id: str, **fields: object) -> 
 def _timeline_traffic(base: str) -> None:
     calls = [
         _identify("Peter@Example.com", "2024-05-01T09:12:00Z", "msg-101",
-                  page={"url": "https://example.com/pricing"}, traits={"plan": "pro", "name": "Peter Jones"}),
+                  page={"url": "https://example.com/pricing"},
+                  traits={"plan": "pro", "name": "Peter Jones"}),
         _identify("peter@example.com", "2024-05-01T17:40:00Z", "msg-102", event="Logged In",
                   traits={"order_completed_last_30_days": True},
                   context={"personas": {"computation_class": "audience"}}),
-        _identify("peter@example.com", "2024-05-01T19:05:00Z", "msg-103", traits={"lifetime_orders": 12}),
+        _identify("peter@example.com", "2024-05-01T19:05:00Z", "msg-103",
+                  traits={"lifetime_orders": 12}),
         _identify("peter@example.com", "2024-05-02T08:30:00Z", "msg-104", event="Trial Started"),
         _identify("peter@example.com", "2024-05-04T11:00:00Z", "msg-105",
                   traits={"plan": "business", "high_value_customers": False}),
@@ -109,7 +111,10 @@ def main() -> None:
                     {"type": "identify", "userId": f"user-{n}", "messageId": f"docs-{n}",
                      "traits": {"email": f"person{n}@example.com"}}
                     for n in range(12)
-                ] + [{"type": "track", "userId": "user-1", "event": "Clicked", "messageId": "docs-t"}]  # fmt: skip
+                ]  # fmt: skip
+                batch.append(
+                    {"type": "track", "userId": "u-1", "event": "Clicked", "messageId": "docs-t"}
+                )
                 requests.post(
                     url + "/v1/batch", json={"batch": batch}, timeout=5
                 ).raise_for_status()
