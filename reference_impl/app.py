@@ -34,6 +34,7 @@ from reference_impl.http_io import (
 from reference_impl.openapi import openapi_document
 from reference_impl.rules import Issue
 from reference_impl.store import Receipt, Store
+from reference_impl.ui import ui_routes
 
 __all__ = ["Faults", "JSONResponse", "create_app"]
 
@@ -245,6 +246,7 @@ def create_app(
         Route("/stats", _read_api(stats), methods=["GET"]),
         Route("/reset", _read_api(reset), methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        *ui_routes(store, api_key),
     ]
 
     @asynccontextmanager

@@ -53,6 +53,14 @@ CREATE TABLE IF NOT EXISTS counters (
     name   TEXT PRIMARY KEY,
     value  INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- The later calls of a (contact, day), folded into its entry: only the contact pages read them.
+CREATE TABLE IF NOT EXISTS deduplicated (
+    entry_id     INTEGER NOT NULL,
+    occurred_at  TEXT NOT NULL,
+    message_id   TEXT,
+    description  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deduplicated_by_entry ON deduplicated (entry_id);
 """
 
 #: What `counters` counts, and how to count it from scratch (once, for a database made before
@@ -97,6 +105,12 @@ class Receipt(NamedTuple):
 def _replayed(answer: bytes) -> Receipt:
     first = orjson.loads(answer)
     return Receipt(**{**first, "replayed": True, "warnings": tuple(first["warnings"])})
+
+
+def _containing(text: str) -> str:
+    """A LIKE pattern (escape character `\\`) for values that contain `text` as it is."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _instant(moment: datetime) -> str:
@@ -223,6 +237,7 @@ class Store:
             answered = self._answers_to(db, events)
             properties: list[tuple[str, str, bytes, str]] = []
             first_answers: list[tuple[str, bytes]] = []
+            folded: list[tuple[int, str, str | None, str]] = []
             receipts = []
             added = {"contacts": 0, "timeline": 0}
             for event in events:
@@ -232,6 +247,10 @@ class Store:
                     continue
                 occurred_at = _instant(event.occurred_at)
                 receipt = self._add_entry(db, event, occurred_at, added)
+                if receipt.outcome == "deduplicated":
+                    folded.append(
+                        (receipt.entry_id, occurred_at, event.message_id, event.description)
+                    )
                 properties.extend(
                     (event.contact_key, name, orjson.dumps(value), occurred_at)
                     for name, value in event.traits.items()
@@ -249,6 +268,11 @@ class Store:
                 properties,
             )
             db.executemany("INSERT INTO messages (message_id, answer) VALUES (?, ?)", first_answers)
+            db.executemany(
+                "INSERT INTO deduplicated (entry_id, occurred_at, message_id, description) "
+                "VALUES (?, ?, ?, ?)",
+                folded,
+            )
             added["messages"] = len(first_answers)
             db.executemany(
                 "UPDATE counters SET value = value + ? WHERE name = ?",
@@ -347,6 +371,52 @@ class Store:
         columns = ("id", "day", "occurred_at", "description", "description_source", "message_id")
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
+    def contacts_page(
+        self, search: str = "", limit: int = 50, offset: int = 0
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Contacts whose key contains `search`, the one with the newest entry first: how many
+        there are, and `limit` of them from `offset` (key, entries, last day and description)."""
+        pattern = _containing(search.lower())
+        where = "WHERE contact LIKE ? ESCAPE '\\'"
+        with self._lock:
+            (total,) = self._db.execute(
+                f"SELECT count(DISTINCT contact) FROM timeline {where}", (pattern,)
+            ).fetchone()
+            rows = self._db.execute(
+                "WITH recent AS (SELECT contact, count(*) AS entries, max(day) AS last_day, "
+                f"max(id) AS newest FROM timeline {where} GROUP BY contact "
+                "ORDER BY newest DESC LIMIT ? OFFSET ?) "
+                "SELECT recent.contact, entries, last_day, description FROM recent "
+                "JOIN timeline ON timeline.id = recent.newest ORDER BY newest DESC",
+                (pattern, limit, offset),
+            ).fetchall()
+        columns = ("contact", "entries", "last_day", "last_description")
+        return total, [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def contact_view(
+        self, contact_key: str
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]] | None:
+        """The contact's timeline, each entry with the calls deduplicated into it, and its user
+        properties; None if it is unknown."""
+        entries = self.timeline(contact_key)
+        found = self.contact(contact_key)
+        if entries is None or found is None:
+            return None
+        with self._lock:
+            folded = self._db.execute(
+                "SELECT entry_id, occurred_at, message_id, description FROM deduplicated "
+                "WHERE entry_id IN (SELECT id FROM timeline WHERE contact = ?) "
+                "ORDER BY occurred_at, rowid",
+                (contact_key,),
+            ).fetchall()
+        calls: dict[int, list[dict[str, Any]]] = {}
+        for entry_id, occurred_at, message_id, description in folded:
+            calls.setdefault(entry_id, []).append(
+                {"occurred_at": occurred_at, "message_id": message_id, "description": description}
+            )
+        days = [{**entry, "deduplicated": calls.get(entry["id"], [])} for entry in entries]
+        return days, found["properties"]
+
     def counts(self) -> dict[str, int]:
         """How many contacts, timeline entries and processed messageIds the store holds (three
         rows of `counters`, kept as the store changes: no table is scanned)."""
@@ -357,6 +427,6 @@ class Store:
     def reset(self) -> None:
         """Forget everything (the read API's POST /reset)."""
         with self._transaction() as db:
-            for table in ("messages", "properties", "timeline"):
+            for table in ("messages", "properties", "timeline", "deduplicated"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("UPDATE counters SET value = 0")

@@ -12,6 +12,8 @@ from hypothesis import settings
 
 from reference_impl import Store, create_app, running_server
 
+pytest_plugins = ["tests.browser"]
+
 API_KEY = "test-key"
 REPOSITORY = Path(__file__).resolve().parents[1]
 # Segment's own tester corpus sits in ../shared beside the repository (read-only, never copied in).

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from harness.errors import UsageError
 from harness.segment.outbox import StorageUnavailable
 from harness.segment.pipeline import MESSAGE_TYPES, UnstorableEvent
+from harness.segment.ui import delivery_routes
 from reference_impl.credentials import read_credentials
 from reference_impl.http_io import BodyTooLarge, BodyTooSlow, read_limited_body
 from reference_impl.http_io import JSONResponse as _JSON
@@ -288,5 +289,6 @@ def create_ingest_app(simulator: Simulator) -> Starlette:
         *(Route(f"/v1/{name}", single(name), methods=["POST"]) for name in MESSAGE_TYPES),
         Route("/journal", journal, methods=["GET"]),
         Route("/status", status, methods=["GET"]),
+        *delivery_routes(simulator),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
