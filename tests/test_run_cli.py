@@ -88,11 +88,12 @@ def test_list_prints_what_would_run_and_sends_nothing(
     )
 
 
-def test_a_passing_run_exits_0_and_writes_both_reports(
+def test_a_passing_run_exits_0_and_writes_every_report(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     (tmp_path / "junit").mkdir()
     report, junit = tmp_path / "report.json", tmp_path / "junit" / "junit.xml"
+    page = tmp_path / "report.html"
     code, out, _ = _nat_harness(
         monkeypatch,
         capsys,
@@ -107,9 +108,14 @@ def test_a_passing_run_exits_0_and_writes_both_reports(
         str(report),
         "--junit-xml",
         str(junit),
+        "--report-html",
+        str(page),
     )
     assert code == 0
     assert "PASSED" in out and "seed 12" in out and "embedded reference destination" in out
+    assert f"HTML report: {page}" in " ".join(out.split())
+    html = page.read_text(encoding="utf-8")
+    assert ">PASSED<" in html and "nat-harness run --seed 12" in html
     document = orjson.loads(report.read_bytes())
     assert document["format"] == "nat-harness-report/1" and document["summary"]["exit_code"] == 0
     assert document["summary"]["passed"] == len(document["results"]) > 0
@@ -281,8 +287,9 @@ def test_ctrl_c_ends_the_run_saying_how_far_it_got_with_exit_130(tmp_path: Path)
         ("--report-json", "missing/report.json", "the directory {tmp}/missing does not exist"),
         ("--junit-xml", "missing/deeper/junit.xml", "the directory {tmp}/missing/deeper does not"),
         ("--report-json", ".", "is a directory"),
+        ("--report-html", "missing/report.html", "the directory {tmp}/missing does not exist"),
     ],
-    ids=["json-missing-directory", "junit-missing-directory", "a-directory"],
+    ids=["json-missing-directory", "junit-missing-directory", "a-directory", "html-missing"],
 )
 def test_a_report_path_that_cannot_be_written_exits_2_before_anything_is_sent(
     monkeypatch: pytest.MonkeyPatch,

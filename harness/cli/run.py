@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -22,6 +24,7 @@ from harness.reports import (
     RunReport,
     render_console,
     render_started,
+    write_html,
     write_json,
     write_junit,
 )
@@ -69,6 +72,10 @@ def run_command(
     ] = None,
     junit_xml: Annotated[
         Path | None, typer.Option(help="Write a JUnit XML report here, for CI.")
+    ] = None,
+    report_html: Annotated[
+        Path | None,
+        typer.Option(help="Write the HTML report here: one file that opens from disk."),
     ] = None,
     concurrency: Annotated[
         int, typer.Option(min=1, help="Scenarios in flight at once (one connection each).")
@@ -140,8 +147,8 @@ def run_command(
     if list_only:
         _list(config)
         return
-    _check_report_path("--report-json", report_json)
-    _check_report_path("--junit-xml", junit_xml)
+    reports = _Reports(report_json, junit_xml, report_html)
+    reports.check()
     recorder = Recorder()
     began = time.perf_counter()
     try:
@@ -152,18 +159,17 @@ def run_command(
                 if isinstance(event, RunStarted):
                     render_started(event, out)
     except KeyboardInterrupt:
-        _interrupted(recorder, time.perf_counter() - began, report_json, junit_xml, out)
+        _interrupted(recorder, time.perf_counter() - began, reports, out)
     report = recorder.report()
     render_console(report, out)
-    _write_reports(report, report_json, junit_xml, out)
+    reports.write(report, out)
     raise typer.Exit(report.summary.exit_code)
 
 
 def _interrupted(
     recorder: Recorder,
     seconds: float,
-    report_json: Path | None,
-    junit_xml: Path | None,
+    reports: _Reports,
     out: Console,
 ) -> NoReturn:
     """Ctrl-C: say how far the run got, keep what was judged in the reports, exit 130."""
@@ -180,19 +186,34 @@ def _interrupted(
     Console(stderr=True, highlight=False).print(Text(note, style="bold red"))
     report = recorder.partial(exit_code=EXIT_INTERRUPTED, note=note, seconds=seconds)
     if report is not None:
-        _write_reports(report, report_json, junit_xml, out)
+        reports.write(report, out)
     raise typer.Exit(EXIT_INTERRUPTED)
 
 
-def _write_reports(
-    report: RunReport, report_json: Path | None, junit_xml: Path | None, out: Console
-) -> None:
-    if report_json is not None:
-        write_json(report, report_json)
-        out.print(Text(f"JSON report: {report_json}", style="dim"))
-    if junit_xml is not None:
-        write_junit(report, junit_xml)
-        out.print(Text(f"JUnit XML report: {junit_xml}", style="dim"))
+@dataclass(frozen=True, slots=True)
+class _Reports:
+    """The report files a run writes, each optional: checked before the run, written after."""
+
+    json: Path | None
+    junit: Path | None
+    html: Path | None
+
+    def _each(self) -> list[tuple[str, str, Path, Callable[[RunReport, Path], None]]]:
+        chosen = [
+            ("--report-json", "JSON report", self.json, write_json),
+            ("--junit-xml", "JUnit XML report", self.junit, write_junit),
+            ("--report-html", "HTML report", self.html, write_html),
+        ]
+        return [(option, name, path, write) for option, name, path, write in chosen if path]
+
+    def check(self) -> None:
+        for option, _, path, _ in self._each():
+            _check_report_path(option, path)
+
+    def write(self, report: RunReport, out: Console) -> None:
+        for _, name, path, write in self._each():
+            write(report, path)
+            out.print(Text(f"{name}: {path}", style="dim"))
 
 
 def _list(config: RunConfig) -> None:

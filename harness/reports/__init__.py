@@ -1,4 +1,4 @@
-"""Reporting a contract run: the console (progress and table), JSON and JUnit XML.
+"""Reporting a contract run: the console (progress and table), JSON, JUnit XML and HTML.
 
 Each writer renders a `RunReport`, which a `Recorder` builds from the runner's events.
 """
@@ -6,6 +6,7 @@ Each writer renders a `RunReport`, which a `Recorder` builds from the runner's e
 from __future__ import annotations
 
 from harness.reports.console import ConsoleProgress, render_console, render_started
+from harness.reports.html import render_html, write_html
 from harness.reports.json_report import JSON_FORMAT, report_document, write_json
 from harness.reports.junit import junit_tree, write_junit
 from harness.reports.record import Recorder, RunReport, record
@@ -18,8 +19,10 @@ __all__ = [
     "junit_tree",
     "record",
     "render_console",
+    "render_html",
     "render_started",
     "report_document",
+    "write_html",
     "write_json",
     "write_junit",
 ]
