@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint bench docs clean
 
 # The order of the tests is random (pytest-randomly); the seed is printed so a run can be repeated.
-TEST_SEED ?= $(shell $(PYTHON) -c 'import random; print(random.randrange(10**9))')
+ifeq ($(origin TEST_SEED), undefined)
+TEST_SEED := $(shell $(PYTHON) -c 'import random; print(random.randrange(10**9))')
+endif
 
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV): nat-harness and its test tools (about a minute the first time)"
