@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,13 @@ CORPUS = REPOSITORY.parent / "shared" / "corpus" / "segment-direct-integration-t
 # Every Hypothesis test draws the same examples on every run: a failure is a defect, never chance.
 settings.register_profile("nat", derandomize=True, database=None, deadline=None)
 settings.load_profile("nat")
+
+
+def sigint_as_in_a_terminal() -> None:
+    """`preexec_fn` for a child a test stops with SIGINT: Ctrl-C's default action, even when the
+    suite runs where SIGINT is ignored (a background job of a non-interactive shell, which
+    Python then leaves ignored, so Ctrl-C would never reach the program under test)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def basic_auth(key: str = API_KEY) -> dict[str, str]:

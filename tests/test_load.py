@@ -24,7 +24,7 @@ from harness.target import poll
 from reference_impl import running_server
 from scenarios import Expect
 from tests.broken_destinations import Defect, broken_destination
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, sigint_as_in_a_terminal
 
 CREATED = Expect(200, "created", contact="a@example.com", day="2024-05-01")
 REJECTED = Expect(400, "rejected", error_field="traits.email")
@@ -283,6 +283,7 @@ def test_without_headless_the_web_ui_comes_up_and_ctrl_c_ends_with_130() -> None
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "harness", "load", "--web-port", str(port)],
+        preexec_fn=sigint_as_in_a_terminal,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "COLUMNS": "200"}, start_new_session=True,
     )  # fmt: skip

@@ -18,6 +18,7 @@ import pytest
 from harness.cli import main
 from reference_impl import Store, create_app, running_server
 from tests.broken_destinations import Defect, broken_destination
+from tests.conftest import sigint_as_in_a_terminal
 from tests.test_preflight import HangsAfter
 
 API_KEY = "cli-key"
@@ -258,6 +259,7 @@ def test_ctrl_c_ends_the_run_saying_how_far_it_got_with_exit_130(tmp_path: Path)
             args = ["--target", url, "--api-key", API_KEY, "--timeout", "30"]
             process = subprocess.Popen(
                 [*command, *args, "--report-json", str(report)],
+                preexec_fn=sigint_as_in_a_terminal,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.errors import UsageError
+from tests.conftest import sigint_as_in_a_terminal
 from tests.segment_processes import Running, simulator_processes
 from tests.test_segment_delivery import Reply, stub_destination
 
@@ -140,6 +141,7 @@ def test_segment_command_serves_delivers_and_stops_on_ctrl_c(tmp_path: Path) -> 
             "--seed",
             "1",
         ],
+        preexec_fn=sigint_as_in_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import API_KEY, basic_auth
+from tests.conftest import API_KEY, basic_auth, sigint_as_in_a_terminal
 
 NAT_HARNESS = [sys.executable, "-m", "harness"]
 
@@ -23,6 +23,7 @@ def serving(db: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]
     """Start `nat-harness serve` on a free port; yields the process and its /segment URL."""
     process = subprocess.Popen(
         [*NAT_HARNESS, "serve", "--api-key", API_KEY, "--port", "0", "--db", str(db), *extra],
+        preexec_fn=sigint_as_in_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
