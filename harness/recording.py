@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -31,6 +31,7 @@ __all__ = [
     "Recording",
     "RecordingWriter",
     "masked_headers",
+    "post_recorder",
     "read_recording",
 ]
 
@@ -71,7 +72,12 @@ class RecordedRequest:
     body: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "headers": self.headers, "body": self.body}
+        return {
+            "method": self.method,
+            "path": self.path,
+            "headers": self.headers,
+            "body": self.body,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +199,9 @@ def read_recording(path: Path) -> Recording:
             f"{path} line {number}: not a nat-harness recording (the header's `format` is "
             f"{header.get('format')!r}, expected {FORMAT!r})"
         )
-    exchanges = tuple(_exchange(path, number, _object(path, number, line)) for number, line in lines[1:])
+    exchanges = tuple(
+        _exchange(path, number, _object(path, number, line)) for number, line in lines[1:]
+    )
     return Recording(
         target=str(header.get("target", "")),
         created=str(header.get("created", "")),
@@ -230,7 +238,7 @@ def _exchange(path: Path, number: int, line: dict[str, Any]) -> Recorded:
         sent.get("body", ""),
     )
     if not isinstance(method, str) or not method:
-        raise UsageError(f"{where}: `sent.method` must be an HTTP method like \"POST\"")
+        raise UsageError(f'{where}: `sent.method` must be an HTTP method like "POST"')
     if not isinstance(request_path, str) or not request_path.startswith("/"):
         raise UsageError(f"{where}: `sent.path` must be a path starting with / (like /segment)")
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
@@ -250,3 +258,19 @@ def _exchange(path: Path, number: int, line: dict[str, Any]) -> Recorded:
         RecordedAnswer(status, answer_body, error if isinstance(error, str) else None),
         float(offset),
     )
+
+
+def post_recorder(
+    writer: RecordingWriter, path: str, headers: Mapping[str, str]
+) -> Callable[[bytes, int | None, bytes, str | None], None]:
+    """A callback that records one POST of `body` to `path` with `headers` (masked) and its
+    answer: what a sender that is not an HTTP client library (the Segment simulator) calls."""
+    shown = masked_headers(headers)
+
+    def recorded(body: bytes, status: int | None, answer: bytes, error: str | None) -> None:
+        writer.add(
+            RecordedRequest("POST", path, shown, body.decode("utf-8", "backslashreplace")),
+            RecordedAnswer(status, answer.decode("utf-8", "backslashreplace"), error),
+        )
+
+    return recorded

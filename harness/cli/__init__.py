@@ -18,6 +18,7 @@ from harness.cli import generate  # noqa: F401  isort: skip
 from harness.cli import docs  # noqa: F401  isort: skip
 from harness.cli import simulate  # noqa: F401  isort: skip
 from harness.cli import load  # noqa: F401  isort: skip
+from harness.cli import explore, record, replay  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import orjson
 import typer
@@ -26,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.cli._app import app
 from harness.errors import UsageError
+from harness.recording import RecordingWriter, post_recorder
 from harness.segment import (
     DEFAULT_TIMEOUT,
     DeliveryFaults,
@@ -42,6 +44,7 @@ from harness.segment import (
     parse_time_scale,
     run_engage,
 )
+from harness.segment.delivery import segment_headers
 from reference_impl import Faults
 
 simulate_app = typer.Typer(
@@ -223,6 +226,14 @@ def segment_command(
     slow_seconds: Annotated[
         float, typer.Option(help="Reference destination only: how late a slow answer is.")
     ] = 6.0,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            help="Record every delivery attempt and its answer here (JSON Lines, the key "
+            "masked), for nat-harness replay.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run Segment's tracking API locally and deliver identify calls as Segment does.
 
@@ -267,6 +278,7 @@ def segment_command(
                     data_dir=data_dir.path,
                 )
             )
+            recording = _recording(record, simulator, url, key)
             try:
                 simulator.start()
                 _print_banner(listener, embedded, key, simulator, time_scale, log)
@@ -286,7 +298,24 @@ def segment_command(
             finally:
                 shutdown = simulator.stop()  # at once, if something failed before the drain
                 data_dir.keep = data_dir.keep or shutdown.kept > 0
+                if recording is not None:
+                    recording.close()
+                    console.print(f"Recorded {recording.count} deliveries to {record}")
         _print_shutdown(shutdown, simulator)
+
+
+def _recording(
+    path: Path | None, simulator: Simulator, url: str, key: str
+) -> RecordingWriter | None:
+    """With --record, a writer that every delivery attempt is appended to."""
+    if path is None:
+        return None
+    writer = RecordingWriter(path, url)
+    endpoint = urlsplit(url)
+    simulator.delivery.on_exchange = post_recorder(
+        writer, endpoint.path or "/", segment_headers(key)
+    )
+    return writer
 
 
 class _StopRequests:

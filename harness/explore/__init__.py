@@ -9,9 +9,9 @@ from harness.explore.search import ExploreResult, explore
 
 __all__ = [
     "Divergence",
+    "Expected",
     "ExploreContext",
     "ExploreResult",
-    "Expected",
     "Model",
     "Step",
     "explore",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
@@ -293,9 +293,7 @@ def machine_for(context: ExploreContext) -> type[RuleBasedStateMachine]:
         def retry_on_another_day(self, index: int, day: int, plan: str) -> None:
             first = self.sent[index % len(self.sent)]
             moment = _timestamp(day, "12:00:00", "", "Z")
-            contact = next(
-                (c for c in range(3) if self.email(c) in str(first).lower()), 0
-            )
+            contact = next((c for c in range(3) if self.email(c) in str(first).lower()), 0)
             payload = self.call(contact=contact, moment=moment, plan=plan)
             payload["messageId"] = first.get("messageId")
             self.send(f"a new call for contact {contact} reusing an earlier messageId", [payload])

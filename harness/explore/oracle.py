@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.checks._read import entries_of, properties_of
-from harness.checks.base import is_success, segment_retries
+from harness.checks.base import is_success, named_clause, segment_retries
 from harness.target import Exchange
 from reference_impl.rules import Accepted, Rejected, evaluate
 from reference_impl.store import Receipt, Store
@@ -37,7 +37,9 @@ class Expected:
         if self.receipt is None:
             return f"refused with a final status such as {self.status} ({self.reason})"
         shown = "a replay of the first answer" if self.receipt.replayed else self.receipt.outcome
-        return f"2xx with outcome {shown!r} (contact {self.receipt.contact}, day {self.receipt.day})"
+        return (
+            f"2xx with outcome {shown!r} (contact {self.receipt.contact}, day {self.receipt.day})"
+        )
 
 
 class Divergence(AssertionError):
@@ -88,7 +90,9 @@ def _clause_of(expected: Expected, payload: Any) -> str:
         return "B.2"
     field = expected.reason.rsplit("field ", 1)[-1]
     head = field.split(".")[-1] if "." in field else field
-    return _REFUSAL_CLAUSES.get(head, _REFUSAL_CLAUSES.get(field, "B.3" if "email" in field else "B.5"))
+    return _REFUSAL_CLAUSES.get(
+        head, _REFUSAL_CLAUSES.get(field, "B.3" if "email" in field else "B.5")
+    )
 
 
 def _answered(exchange: Exchange) -> str:
@@ -114,14 +118,18 @@ def _judge_one(
     assert status is not None
     if expected.receipt is None:
         if is_success(status):
-            raise Divergence(step, _clause_of(expected, payload), _answered(exchange), str(expected))
+            raise Divergence(
+                step, _clause_of(expected, payload), _answered(exchange), str(expected)
+            )
         if segment_retries(status):
             raise Divergence(
                 step, "C", _answered(exchange), f"{expected}; never a status Segment retries"
             )
         return
     if not is_success(status):
-        raise Divergence(step, "B.3", _answered(exchange), str(expected))
+        # The clause of the field the target's refusal names: its own word on the rule it applied.
+        clause = named_clause(exchange) or ("B.2" if status == 401 else "B.3")
+        raise Divergence(step, str(clause), _answered(exchange), str(expected))
     document = exchange.document()
     if not isinstance(document, dict) or not outcome_known:
         return
@@ -159,7 +167,9 @@ def judge_answers(
         document = exchange.document()
         if isinstance(document, dict) and isinstance(document.get("outcome"), str):
             outcomes[document["outcome"]] += 1
-    created = sum(1 for e in expectations if e.receipt is not None and e.receipt.outcome == "created")
+    created = sum(
+        1 for e in expectations if e.receipt is not None and e.receipt.outcome == "created"
+    )
     if outcomes and outcomes["created"] != created:
         raise Divergence(
             step,
@@ -187,7 +197,9 @@ def judge_read_back(
         got = sorted((str(entry.get("day")), "") for entry in entries)
         want = [(day, "") for day, _ in expected]
     if got != want:
-        clause = "B.7" if len(got) != len(want) or [d for d, _ in got] != [d for d, _ in want] else "B.6"
+        clause = (
+            "B.7" if len(got) != len(want) or [d for d, _ in got] != [d for d, _ in want] else "B.6"
+        )
         raise Divergence(
             step,
             clause,
@@ -214,4 +226,6 @@ def judge_read_back(
 def _entries_text(entries: list[Any]) -> str:
     if not entries:
         return "no entries"
-    return ", ".join(f"{day} {description!r}" if description else day for day, description in entries)
+    return ", ".join(
+        f"{day} {description!r}" if description else day for day, description in entries
+    )

@@ -36,8 +36,12 @@ def render_result(result: ExploreResult, console: Console) -> None:
             number += 1
             console.print(Text(f"  {number}. {exchange.sent.curl()}"), soft_wrap=True)
             console.print(Text(f"     -> {exchange.received()}", style="dim"), soft_wrap=True)
-    console.print(Text.assemble(("target:   ", "bold"), f"step {divergence.step}: {divergence.answered}"))
-    console.print(Text.assemble(("contract: ", "bold"), f"{divergence.contract} ({divergence.clause})"))
+    console.print(
+        Text.assemble(("target:   ", "bold"), f"step {divergence.step}: {divergence.answered}")
+    )
+    console.print(
+        Text.assemble(("contract: ", "bold"), f"{divergence.contract} ({divergence.clause})")
+    )
     if result.flaky:
         console.print(
             Text("the failure did not always happen again when repeated (a race?)", style="yellow")

@@ -299,6 +299,9 @@ class Delivery:
         # Copies still to end per event row, and whether the event is settled already.
         self._open: dict[int, list[int | bool]] = {}
         self._open_lock = threading.Lock()
+        #: Called after every attempt with (body, status or None, answer, error or None): the
+        #: `simulate segment --record` recording.
+        self.on_exchange: Callable[[bytes, int | None, bytes, str | None], None] | None = None
 
     def start(self) -> None:
         """Start the worker threads (once)."""
@@ -392,6 +395,8 @@ class Delivery:
         except Exception as error:
             verdict = classify(error)
             said = str(error) or type(error).__name__
+        if self.on_exchange is not None:
+            self.on_exchange(job.body, status, answer, None if status is not None else said)
         copy_note = " (injected duplicate)" if job.copy > 1 else ""
         record = self.journal.record
         if verdict.action == "delivered":
