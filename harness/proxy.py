@@ -34,20 +34,21 @@ _FORWARD_TIMEOUT_S = 30.0
 def recording_proxy(forward: str, writer: RecordingWriter) -> Starlette:
     """A starlette app that forwards every request to `forward` + its path and records it."""
     base = forward.rstrip("/")
-    session = requests.Session()
-    session.trust_env = False
 
     def forward_one(
         method: str, url: str, headers: dict[str, str], body: bytes
     ) -> requests.Response:
-        return session.request(
-            method,
-            url,
-            headers=headers,
-            data=body,
-            timeout=_FORWARD_TIMEOUT_S,
-            allow_redirects=False,
-        )
+        # A session per request: closed with it, so the proxy holds no socket between requests.
+        with requests.Session() as session:
+            session.trust_env = False
+            return session.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                timeout=_FORWARD_TIMEOUT_S,
+                allow_redirects=False,
+            )
 
     async def handle(request: Request) -> Response:
         body = await request.body()
@@ -78,5 +79,4 @@ def recording_proxy(forward: str, writer: RecordingWriter) -> Starlette:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     return Starlette(
         routes=[Route("/{path:path}", handle, methods=methods)],
-        on_shutdown=[session.close],
     )
