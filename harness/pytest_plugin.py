@@ -3,13 +3,14 @@
 `pytest --nat-target URL --nat-api-key KEY` adds one item per (scenario, check) of the contract,
 with ids like `nat::recommended/with-page-url::accepted_call_is_answered_2xx`, judged by the
 harness runner. Without `--nat-target` nothing is added. Fixtures: `nat_simulator` (a started
-`NatSimulator`) and `nat_scenarios` (the scenario catalogue for `--nat-seed`).
+`NatSimulator`), `nat_scenarios` (the scenario catalogue for `--nat-seed`) and `nat_replay`
+(replays a recording as a test).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 if TYPE_CHECKING:
     from harness.checks import Check, Subject
     from harness.config import RunConfig
+    from harness.replay import ReplayResult
     from harness.runner import CheckResult, Event, PlannedSubject
     from harness.simulator import NatSimulator
     from scenarios.model import Scenario
@@ -335,3 +337,50 @@ def nat_scenarios(request: pytest.FixtureRequest) -> tuple[Scenario, ...]:
     import scenarios
 
     return tuple(scenarios.catalogue(seed=request.config.getoption("nat_seed")))
+
+
+@pytest.fixture
+def nat_replay(request: pytest.FixtureRequest) -> Callable[..., ReplayResult]:
+    """Replay a recording as a test: `nat_replay("failure.jsonl")` re-sends it to `--nat-target`
+    (or a fresh embedded reference destination) and fails the test, with every difference from
+    the recording or the contract, unless there is none. Returns the `ReplayResult`."""
+    from pathlib import Path
+
+    from harness.config import endpoint_of
+    from harness.errors import HarnessError
+    from harness.recording import read_recording
+    from harness.replay import replay
+    from harness.target import Destination, reference_destination
+
+    def replay_file(
+        path: str | os.PathLike[str], *, target: str | None = None, api_key: str | None = None
+    ) -> ReplayResult:
+        chosen = target or request.config.getoption("nat_target")
+        key = api_key or request.config.getoption("nat_api_key") or os.environ.get("NAT_API_KEY")
+        try:
+            recording = read_recording(Path(path))
+            if chosen is None:
+                with (
+                    reference_destination(key or "nat-replay") as endpoint,
+                    Destination(endpoint, key or "nat-replay") as destination,
+                ):
+                    result = replay(recording, destination)
+            else:
+                if not key:
+                    pytest.fail("nat_replay: no API key (--nat-api-key or NAT_API_KEY)", False)
+                with Destination(endpoint_of(chosen), key) as destination:
+                    destination.connect()
+                    result = replay(recording, destination)
+        except HarnessError as error:
+            pytest.fail(f"nat_replay: {error}", pytrace=False)
+        if result.differences:
+            lines = [
+                f"call {d.index} differs from the {d.against}"
+                + (f" ({d.clause})" if d.clause != "-" else "")
+                + f": answered {d.answered}; expected {d.expected}\n  {d.curl}"
+                for d in result.differences
+            ]
+            pytest.fail(f"{len(lines)} differences replaying {path}:\n" + "\n".join(lines), False)
+        return result
+
+    return replay_file

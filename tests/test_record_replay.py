@@ -5,7 +5,7 @@ finds nothing and against a broken destination reports the difference."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -23,7 +23,7 @@ from harness.recording import (
     RecordingWriter,
     read_recording,
 )
-from harness.replay import parse_speed, replay
+from harness.replay import ReplayResult, parse_speed, replay
 from harness.target import Destination
 from reference_impl import Store, create_app, running_server
 from tests.broken_destinations import Defect, broken_destination
@@ -230,3 +230,19 @@ def test_replay_of_a_bad_file_exits_2_naming_the_line(
     code, _, err = _nat_harness(monkeypatch, capsys, "replay", str(bad))
     assert code == 2
     assert "line 2: not valid JSON" in err
+
+
+def test_the_nat_replay_fixture_passes_a_good_replay_and_fails_a_bad_one(
+    tmp_path: Path, reference: str, nat_replay: Callable[..., ReplayResult]
+) -> None:
+    path = tmp_path / "traffic.jsonl"
+    bodies = [
+        _identify("d@replay.example.com", "m1"),
+        _identify("d@replay.example.com", "m2", "2026-03-28T18:00:00Z"),
+    ]
+    _record_through_proxy(reference, path, bodies)
+    assert nat_replay(path).sent == 2  # a fresh embedded reference: no difference
+    broken = running_server(broken_destination(Defect.NO_DEDUPLICATION, API_KEY))
+    differs = r"call 2 differs from the contract \(B.7\)"
+    with broken as url, pytest.raises(pytest.fail.Exception, match=differs):
+        nat_replay(path, target=url, api_key=API_KEY)
