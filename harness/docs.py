@@ -13,14 +13,16 @@ from typing import Any
 import orjson
 from jsonschema import Draft202012Validator
 
-from harness.errors import HarnessError
-from reference_impl.rules import (
-    DESCRIPTION_SOURCES,
-    EMAIL_PLACES,
+from contract.limits import (
     MAX_BODY_BYTES,
     MAX_MESSAGE_ID_LENGTH,
     MAX_NESTING_DEPTH,
     SEGMENT_MAX_EVENT_BYTES,
+)
+from harness.errors import HarnessError
+from reference_impl.rules import (
+    DESCRIPTION_SOURCES,
+    EMAIL_PLACES,
     STANDARD_DESCRIPTION,
     Accepted,
     Rejected,

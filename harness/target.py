@@ -10,7 +10,6 @@ name the key `$NAT_API_KEY` instead of printing it.
 
 from __future__ import annotations
 
-import base64
 import re
 import shlex
 import socket
@@ -28,13 +27,13 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
-from harness.config import SEGMENT_TIMEOUT_S
+from contract.credentials import basic_authorization, bearer_authorization
+from contract.delivery import SEGMENT_HEADERS, SEGMENT_TIMEOUT_S, settings_header
 from harness.errors import TargetUnreachable
 from scenarios.model import Auth, Request
 
 __all__ = [
     "LOST_AFTER",
-    "SEGMENT_HEADERS",
     "WRONG_KEY",
     "Destination",
     "Exchange",
@@ -45,13 +44,6 @@ __all__ = [
     "reference_destination",
 ]
 
-#: The headers Segment sends with every event to a partner destination (CONTRACT A.1), apart
-#: from Authorization, Content-Type and X-Segment-Settings, which depend on the call.
-SEGMENT_HEADERS: dict[str, str] = {
-    "User-Agent": "Segment.io/1.0",
-    "Accept": "*/*",
-    "Cache-Control": "no-cache",
-}
 #: The key sent by requests whose auth is "wrong" (or `WRONG_KEY + "-2"` if it is the real one).
 WRONG_KEY = "not-the-api-key"
 #: How much longer than the latency budget the harness waits for an answer before giving up (at
@@ -70,11 +62,10 @@ def authorization_for(auth: Auth, api_key: str) -> str | None:
     if auth == "none":
         return None
     if auth == "bearer":
-        return f"Bearer {api_key}"
+        return bearer_authorization(api_key)
     if auth == "wrong-bearer":
-        return f"Bearer {_wrong_key(api_key)}"
-    key = api_key if auth == "basic" else _wrong_key(api_key)
-    return "Basic " + base64.b64encode(f"{key}:".encode()).decode("ascii")
+        return bearer_authorization(_wrong_key(api_key))
+    return basic_authorization(api_key if auth == "basic" else _wrong_key(api_key))
 
 
 def _wrong_key(api_key: str) -> str:
@@ -200,7 +191,7 @@ class Destination:
         self.endpoint = endpoint
         self.timeout = timeout
         self._api_key = api_key
-        self._settings_header = base64.b64encode(orjson.dumps(settings or {})).decode("ascii")
+        self._settings_header = settings_header(settings)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()

@@ -1,10 +1,8 @@
 """The reference Nat destination: acceptance rules, a SQLite contact store, and an HTTP app."""
 
+from contract.limits import MAX_BODY_BYTES, MAX_NESTING_DEPTH, SEGMENT_MAX_EVENT_BYTES
 from reference_impl.app import Faults, create_app
 from reference_impl.rules import (
-    MAX_BODY_BYTES,
-    MAX_NESTING_DEPTH,
-    SEGMENT_MAX_EVENT_BYTES,
     STANDARD_DESCRIPTION,
     Accepted,
     Issue,

@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from contract.limits import MAX_BODY_BYTES
 from reference_impl import http_core, rules
 from reference_impl.access_log import AccessLog
 from reference_impl.http_io import (
@@ -74,7 +75,7 @@ async def _read_body(request: Request, timeout: float) -> bytes | JSONResponse:
     """The body, read only as far as the size limit (a larger one is answered 413 unread) and
     for at most `timeout` seconds (a slower one is answered 408)."""
     try:
-        return await read_limited_body(request, rules.MAX_BODY_BYTES, timeout=timeout)
+        return await read_limited_body(request, MAX_BODY_BYTES, timeout=timeout)
     except BodyTooLarge as too_large:
         return _respond(http_core.error_answer(413, *rules.body_too_large(too_large.size).errors))
     except BodyTooSlow:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.limits import MAX_BODY_BYTES
 from reference_impl.http_io import BODY_TIMEOUT_S
 from reference_impl.protocol import ConnectionLimits
-from reference_impl.rules import MAX_BODY_BYTES
 from schemas import SCHEMA_NAMES, load_schema
 
 __all__ = ["bundled_schemas", "openapi_document"]

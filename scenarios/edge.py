@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from reference_impl.rules import MAX_BODY_BYTES, MAX_MESSAGE_ID_LENGTH, SEGMENT_MAX_EVENT_BYTES
+from contract.limits import MAX_BODY_BYTES, MAX_MESSAGE_ID_LENGTH, SEGMENT_MAX_EVENT_BYTES
 from scenarios.malformed import valid_payload
 from scenarios.model import Request
 from scenarios.sampler import DAY_MS, Sampler

@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 import scenarios
-from reference_impl.rules import MAX_BODY_BYTES, SEGMENT_MAX_EVENT_BYTES, STANDARD_DESCRIPTION
+from contract.limits import MAX_BODY_BYTES, SEGMENT_MAX_EVENT_BYTES
+from reference_impl.rules import STANDARD_DESCRIPTION
 from scenarios import Scenario, catalogue, expect_for, generate, sequences
 from scenarios.sampler import seed_tag
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
+from contract.credentials import basic_authorization
 from harness.cli._app import app
 from reference_impl import Store, create_app, running_server
 
@@ -84,7 +84,7 @@ def demo_command() -> None:
         nat-harness demo
     """
     console = Console()
-    auth = {"Authorization": "Basic " + base64.b64encode(f"{_KEY}:".encode()).decode()}
+    auth = {"Authorization": basic_authorization(_KEY)}
     with tempfile.TemporaryDirectory() as scratch:
         store = Store(Path(scratch) / "demo.db")
         with running_server(create_app(store, _KEY)) as url, requests.Session() as http:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import orjson
 
-from harness.checks.base import segment_retries
+from contract.retry import segment_retries
 from scenarios.model import Expect
 
 __all__ = ["BODY_FIELDS", "Mismatch", "MismatchKind", "judge_answer"]
