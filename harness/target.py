@@ -29,6 +29,7 @@ from requests.adapters import HTTPAdapter
 
 from contract.credentials import basic_authorization, bearer_authorization
 from contract.delivery import SEGMENT_HEADERS, SEGMENT_TIMEOUT_S, settings_header
+from contract.endpoints import SEGMENT_PATH
 from harness.errors import TargetUnreachable
 from scenarios.model import Auth, Request
 
@@ -396,6 +397,6 @@ def reference_destination(api_key: str) -> Iterator[str]:
         store = Store(Path(directory) / "nat.db")
         try:
             with running_server(create_app(store, api_key)) as base_url:
-                yield base_url + "/segment"
+                yield base_url + SEGMENT_PATH
         finally:
             store.close()

@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from contract.endpoints import SEGMENT_PATH
 from contract.limits import MAX_BODY_BYTES
 from reference_impl import http_core, rules
 from reference_impl.access_log import AccessLog
@@ -240,7 +241,7 @@ def create_app(
         )
 
     routes = [
-        Route("/segment", segment, methods=["POST"]),
+        Route(SEGMENT_PATH, segment, methods=["POST"]),
         Route("/contacts/{email:path}/timeline", _read_api(timeline), methods=["GET"]),
         Route("/contacts/{email:path}", _read_api(contact), methods=["GET"]),
         Route("/health", health, methods=["GET"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.endpoints import SEGMENT_PATH
 from contract.limits import MAX_BODY_BYTES
 from reference_impl.http_io import BODY_TIMEOUT_S
 from reference_impl.protocol import ConnectionLimits
@@ -129,7 +130,7 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "paths": {
-            "/segment": {
+            SEGMENT_PATH: {
                 "post": {
                     **_operation(
                         "Receive one Segment message",
