@@ -16,9 +16,9 @@ from jsonschema import Draft202012Validator
 from contract.limits import (
     MAX_BODY_BYTES,
     MAX_MESSAGE_ID_LENGTH,
-    MAX_NESTING_DEPTH,
     SEGMENT_MAX_EVENT_BYTES,
 )
+from contract.statuses import NAT_STATUSES
 from harness.errors import HarnessError
 from reference_impl.rules import (
     DESCRIPTION_SOURCES,
@@ -311,24 +311,10 @@ def _statuses_section() -> str:
     oversized = _error_body(
         parse_body(b" " * (MAX_BODY_BYTES + 1)), 413, "a body over the size limit"
     )
-    malformed = (
-        "not JSON, not an object, no or bad email, timestamp, type or messageId; "
-        f"a value no store can hold (nested more than {MAX_NESTING_DEPTH} levels, an integer "
-        "outside -2^63..2^64-1); a request the HTTP parser refuses"
-    )
     return f"""\
 ## Status codes and bodies
 
-| status | when | Segment |
-|---|---|---|
-| 200 | accepted: outcome `created` (makes the day's entry) or `deduplicated` (it existed) | done |
-| 400 | {malformed} | dropped |
-| 401 | the API key is missing, unreadable or wrong | dropped |
-| 404 / 405 | unknown path (`/segment/` included) or method | dropped |
-| 413 | the body is over {MAX_BODY_BYTES:,} bytes | dropped |
-| 415 | a declared Content-Type that is not JSON | dropped |
-| 501 | any `type` other than identify | dropped |
-| 500 / 503 | the destination failed or is down | retried with backoff for up to four hours |
+{_status_table()}
 
 Every error body is JSON with a `message` (which Segment shows to the customer) and `errors`, one
 `{{field, code, message}}` per problem (`schemas/nat-response.json`). The success body:
@@ -350,6 +336,16 @@ A track call (501):
 A body over the limit (413):
 
 {_json_block(oversized)}"""
+
+
+def _status_table() -> str:
+    """The statuses of `POST /segment` (`contract.statuses`), with what Segment does with each
+    (`contract.retry`)."""
+    rows = ["| status | when | Segment |", "|---|---|---|"]
+    for row in NAT_STATUSES:
+        statuses = " / ".join(str(status) for status in row.statuses)
+        rows.append(f"| {statuses} | {_cell(row.when)} | {row.segment} |")
+    return "\n".join(rows)
 
 
 def _answer_of(expect: Any) -> str:
