@@ -21,6 +21,7 @@ from contract.endpoints import (
     read_api_base_of,
     without_credentials,
 )
+from contract.engage import ComputationClass, engage_identify
 from contract.limits import (
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
@@ -63,12 +64,14 @@ __all__ = [
     "SEGMENT_MAX_EVENT_BYTES",
     "SEGMENT_PATH",
     "SEGMENT_TIMEOUT_S",
+    "ComputationClass",
     "Credentials",
     "StatusRow",
     "basic_authorization",
     "bearer_authorization",
     "delivery_headers",
     "endpoint_of",
+    "engage_identify",
     "format_precise_time",
     "format_segment_time",
     "is_http_url",

@@ -272,3 +272,22 @@ def test_an_old_name_of_harness_segment_warns_and_gives_the_new_object(
         assert segment.DeliveryEndpoint is not None  # new names do not warn
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = segment.nope
+
+
+def test_an_engage_call_is_an_identify_with_the_computation_in_context_personas() -> None:
+    call = contract.engage_identify(
+        computation_class="audience",
+        computation_id="aud_1",
+        key="high_value_customers",
+        value=False,
+        email=None,
+        namespace="spa_1",
+        space_id="spa_1",
+        message_id="personas_1",
+        user_id="u1",
+    )
+    # CONTRACT A.6: traits{<audience>: true|false}, email only where known, integrations All off.
+    assert call["type"] == "identify" and call["traits"] == {"high_value_customers": False}
+    assert call["context"]["personas"]["computation_key"] == "high_value_customers"
+    assert call["context"]["personas"]["computation_class"] == "audience"
+    assert call["integrations"]["All"] is False and "timestamp" not in call

@@ -24,6 +24,7 @@ import requests
 from faker import Faker
 
 from contract.endpoints import without_credentials
+from contract.engage import engage_identify
 from contract.timestamps import format_segment_time
 from harness.errors import TargetUnreachable, UsageError
 from harness.segment.clock import VirtualClock
@@ -242,26 +243,20 @@ class EngageSimulation:
         profile = self.profiles[number]
         self._sent[number][key] = value
         self._sent[number]["email"] = profile.email
-        timestamp = format_segment_time(self.start + timedelta(seconds=at))
-        return {
-            "type": "identify",
-            "messageId": f"personas_{self._ids.getrandbits(128):032x}{self._id_suffix}",
-            "userId": profile.user_id,
-            "traits": {key: value, "email": profile.email},
-            "context": {
-                "personas": {
-                    "computation_class": "audience" if key == self.audience_key else "trait",
-                    "computation_id": self._computation_ids[key],
-                    "computation_key": key,
-                    "namespace": self.space_id,
-                    "space_id": self.space_id,
-                },
-                "library": {"name": "unknown", "version": "unknown"},
-            },
-            "integrations": {"All": False, "Nat": True},
-            "channel": "server",
-            "timestamp": timestamp,
-        }
+        call = engage_identify(
+            computation_class="audience" if key == self.audience_key else "trait",
+            computation_id=self._computation_ids[key],
+            key=key,
+            value=value,
+            email=profile.email,
+            namespace=self.space_id,
+            space_id=self.space_id,
+            message_id=f"personas_{self._ids.getrandbits(128):032x}{self._id_suffix}",
+            user_id=profile.user_id,
+        )
+        call["channel"] = "server"
+        call["timestamp"] = format_segment_time(self.start + timedelta(seconds=at))
+        return call
 
 
 def _make_profile(faker: Faker, number: int, tag: str) -> Profile:
