@@ -9,17 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from contract.delivery import SEGMENT_TIMEOUT_S
-from contract.endpoints import EXAMPLE_ENDPOINT, endpoint_of, is_http_url, read_api_base_of
+from contract.endpoints import EXAMPLE_ENDPOINT, is_http_url
 from harness.errors import UsageError
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_PROBE_WAIT_S",
     "PROBE_MODES",
-    "SEGMENT_TIMEOUT_S",
     "RunConfig",
-    "endpoint_of",
-    "read_api_base_of",
 ]
 
 #: How long a read-back keeps polling for the state it expects before it reports what it saw.

@@ -98,7 +98,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     run_config = config.stash.get(_RUN_CONFIG, None)
     if run_config is None or run_config.target is None:
         return None
-    from harness.config import endpoint_of
+    from contract.endpoints import endpoint_of
 
     return (
         f"nat-harness: contract against {endpoint_of(run_config.target)} "

@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import orjson
 
+from contract.endpoints import endpoint_of, read_api_base_of
 from contract.limits import MAX_MESSAGE_ID_LENGTH
 from harness.checks import (
     Check,
@@ -43,7 +44,7 @@ from harness.checks import (
     default_registry,
     steps_of,
 )
-from harness.config import RunConfig, endpoint_of, read_api_base_of
+from harness.config import RunConfig
 from harness.errors import UsageError
 from harness.preflight import preflight
 from harness.target import Destination, Exchange, ReadBack, reference_destination

@@ -19,9 +19,10 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from contract.endpoints import endpoint_of, read_api_base_of
 from contract.limits import MAX_BODY_BYTES
 from harness.checks import default_registry
-from harness.config import RunConfig, endpoint_of, read_api_base_of
+from harness.config import RunConfig
 from harness.errors import TargetUnreachable, UsageError
 from harness.runner import (
     CheckResult,
