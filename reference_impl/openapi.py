@@ -146,7 +146,9 @@ def openapi_document() -> dict[str, Any]:
                             "408": _error(
                                 f"Body not complete within {BODY_TIMEOUT_S:g} s of its headers"
                             ),
-                            "413": _error(f"Body over 64 KB ({MAX_BODY_BYTES:,} bytes)"),
+                            "413": _error(
+                                f"Body over {MAX_BODY_BYTES // 1024} KB ({MAX_BODY_BYTES:,} bytes)"
+                            ),
                             "415": _error("Declared content type is not JSON"),
                             "501": _error("Not an identify call"),
                         },

@@ -283,7 +283,7 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant(
         "edge/huge-traits-under-limit",
-        "300 traits in a body just under 64 KB: accepted",
+        f"300 traits in a body just under {MAX_BODY_BYTES // 1024} KB: accepted",
         huge_traits,
         stampable=False,
     ),
