@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contract.credentials import basic_authorization
+from contract.endpoints import SEGMENT_PATH, endpoint_of
 from harness.cli._app import app
 from reference_impl import Store, create_app, running_server
 
@@ -89,13 +90,14 @@ def demo_command() -> None:
         store = Store(Path(scratch) / "demo.db")
         with running_server(create_app(store, _KEY)) as url, requests.Session() as http:
             http.headers.update(auth)
-            console.print(f"Reference Nat destination at [bold]{url}/segment[/] (temporary SQLite)")
-            answers = Table(title="POST /segment", show_lines=False)
+            endpoint = endpoint_of(url)
+            console.print(f"Reference Nat destination at [bold]{endpoint}[/] (temporary SQLite)")
+            answers = Table(title=f"POST {SEGMENT_PATH}", show_lines=False)
             for column in ("call", "status", "answer"):
                 answers.add_column(column)
             for label, payload in _TOUR:
                 response = http.post(
-                    f"{url}/segment",
+                    endpoint,
                     data=orjson.dumps(payload),
                     headers={"Content-Type": "application/json"},
                 )

@@ -25,6 +25,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from contract.delivery import SEGMENT_TIMEOUT_S
+from contract.endpoints import read_api_base_of
 from contract.timestamps import parse_iso_instant
 from harness.cli._app import app
 from harness.errors import UsageError
@@ -381,8 +382,7 @@ def _print_banner(
     print(f"Delivering identify calls to the {where} at {shown}", flush=True)
     if embedded:
         print(
-            f"  read it back: curl -u {_shown_key(key)}: "
-            f"{shown.removesuffix('/segment')}/contacts/EMAIL",
+            f"  read it back: curl -u {_shown_key(key)}: {read_api_base_of(shown)}/contacts/EMAIL",
             flush=True,
         )
     config = simulator.config
