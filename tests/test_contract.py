@@ -8,6 +8,7 @@ import base64
 import importlib
 import warnings
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
 
 import orjson
@@ -33,6 +34,8 @@ from contract import (
     settings_header,
 )
 from reference_impl.rules import parse_timestamp
+from scenarios.pools import make_pools
+from scenarios.sampler import Sampler
 
 CONTRACT_DIR = Path(contract.__file__).parent
 OUR_PACKAGES = {"harness", "reference_impl", "scenarios", "schemas", "tests", "bench"}
@@ -291,3 +294,25 @@ def test_an_engage_call_is_an_identify_with_the_computation_in_context_personas(
     assert call["context"]["personas"]["computation_key"] == "high_value_customers"
     assert call["context"]["personas"]["computation_class"] == "audience"
     assert call["integrations"]["All"] is False and "timestamp" not in call
+
+
+@cache
+def _sampler() -> Sampler:
+    return Sampler(0, make_pools(0), scope="t")
+
+
+@given(
+    st.integers(min_value=0, max_value=4_102_444_800_000),
+    st.sampled_from([0, 0, 120, -300, 330, -720, 840]),
+)
+def test_the_scenarios_fast_time_writer_agrees_with_the_plain_one(
+    moment_ms: int, offset_minutes: int
+) -> None:
+    sampler = _sampler()
+    moment = datetime.fromtimestamp(moment_ms / 1000, UTC)
+    written = sampler.iso(moment_ms, offset_minutes)
+    if offset_minutes == 0:
+        assert written == format_segment_time(moment)
+    else:
+        local = moment.astimezone(timezone(timedelta(minutes=offset_minutes)))
+        assert written == local.isoformat(timespec="milliseconds")
