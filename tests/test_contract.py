@@ -316,3 +316,13 @@ def test_the_scenarios_fast_time_writer_agrees_with_the_plain_one(
     else:
         local = moment.astimezone(timezone(timedelta(minutes=offset_minutes)))
         assert written == local.isoformat(timespec="milliseconds")
+
+
+@pytest.mark.parametrize("name", ["MAX_BODY_BYTES", "MAX_NESTING_DEPTH", "SEGMENT_MAX_EVENT_BYTES"])
+def test_a_limit_reference_impl_exported_warns_and_gives_the_contracts(name: str) -> None:
+    reference_impl = importlib.import_module("reference_impl")
+    with pytest.warns(DeprecationWarning, match=rf"use contract\.limits\.{name}"):
+        value = getattr(reference_impl, name)
+    assert value == getattr(contract, name)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = reference_impl.nope
