@@ -16,6 +16,7 @@ from contract.delivery import SEGMENT_HEADERS, SEGMENT_TIMEOUT_S, delivery_heade
 from contract.endpoints import (
     EXAMPLE_ENDPOINT,
     SEGMENT_PATH,
+    address_of,
     endpoint_of,
     is_http_url,
     read_api_base_of,
@@ -67,6 +68,7 @@ __all__ = [
     "ComputationClass",
     "Credentials",
     "StatusRow",
+    "address_of",
     "basic_authorization",
     "bearer_authorization",
     "delivery_headers",

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 __all__ = [
     "EXAMPLE_ENDPOINT",
     "SEGMENT_PATH",
+    "address_of",
     "endpoint_of",
     "is_http_url",
     "read_api_base_of",
@@ -32,6 +33,12 @@ def is_http_url(url: str) -> bool:
         return parts.scheme in ("http", "https") and bool(parts.hostname)
     except ValueError:  # an invalid port or IPv6 literal
         return False
+
+
+def address_of(url: str) -> tuple[str, int]:
+    """The (host, port) a connection to `url` opens: its port, else 443 for https, 80 for http."""
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def endpoint_of(url: str) -> str:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import orjson
 import requests
@@ -29,7 +29,7 @@ from requests.adapters import HTTPAdapter
 
 from contract.credentials import basic_authorization, bearer_authorization
 from contract.delivery import SEGMENT_HEADERS, SEGMENT_TIMEOUT_S, settings_header
-from contract.endpoints import SEGMENT_PATH
+from contract.endpoints import SEGMENT_PATH, address_of
 from harness.errors import TargetUnreachable
 from scenarios.model import Auth, Request
 
@@ -215,10 +215,8 @@ class Destination:
 
     def connect(self) -> None:
         """Raise `TargetUnreachable` unless a TCP connection to the endpoint's host succeeds."""
-        parts = urlsplit(self.endpoint)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            with socket.create_connection((parts.hostname, port), timeout=self.timeout):
+            with socket.create_connection(address_of(self.endpoint), timeout=self.timeout):
                 pass
         except OSError as error:
             reason = error.strerror or str(error) or type(error).__name__

@@ -326,3 +326,17 @@ def test_a_limit_reference_impl_exported_warns_and_gives_the_contracts(name: str
     assert value == getattr(contract, name)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = reference_impl.nope
+
+
+@pytest.mark.parametrize(
+    ("url", "address"),
+    [
+        ("https://nat.example/segment", ("nat.example", 443)),
+        ("http://nat.example/segment", ("nat.example", 80)),
+        ("http://user:pw@127.0.0.1:8765/segment", ("127.0.0.1", 8765)),
+    ],
+)
+def test_a_connection_goes_to_the_urls_port_or_its_schemes(
+    url: str, address: tuple[str, int]
+) -> None:
+    assert contract.address_of(url) == address

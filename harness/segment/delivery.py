@@ -25,6 +25,7 @@ import orjson
 from contract.delivery import SEGMENT_TIMEOUT_S, delivery_headers
 from contract.endpoints import (
     EXAMPLE_ENDPOINT,
+    address_of,
     endpoint_of,
     is_http_url,
     read_api_base_of,
@@ -129,7 +130,7 @@ class _Connection:
     def __init__(self, destination: DeliveryEndpoint) -> None:
         parts = urlsplit(destination.url)
         self._https = parts.scheme == "https"
-        self._address = (parts.hostname or "", parts.port or (443 if self._https else 80))
+        self._address = address_of(destination.url)
         self._timeout = destination.timeout
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = {
