@@ -14,6 +14,7 @@ __all__ = [
     "RETRY_WINDOW",
     "RETRY_WINDOW_S",
     "is_success",
+    "retry_rule_in_words",
     "segment_action",
     "segment_fate",
     "segment_retries",
@@ -49,6 +50,15 @@ def segment_fate(status: int) -> str:
             "then drops it"
         )
     return f"Segment drops a message answered {status} without retrying"
+
+
+def retry_rule_in_words() -> str:
+    """The whole rule in one sentence, for pages that explain it."""
+    below_500 = ", ".join(str(status) for status in sorted(RETRYABLE_STATUSES))
+    return (
+        f"Segment retries {below_500} and every 5xx but {NOT_RETRIED_5XX} with backoff for up "
+        f"to {RETRY_WINDOW}, and drops every other status at once"
+    )
 
 
 def segment_action(status: int) -> str:

@@ -7,6 +7,7 @@ The output is deterministic, so the checked-in `docs/formats.md` can be compared
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from contract.limits import (
     MAX_MESSAGE_ID_LENGTH,
     SEGMENT_MAX_EVENT_BYTES,
 )
+from contract.retry import retry_rule_in_words
 from contract.statuses import NAT_STATUSES
 from harness.errors import HarnessError
 from reference_impl.rules import (
@@ -444,13 +446,21 @@ wrong or silent, this project decides as follows.
 4. **Where the email may be is only shown by example.** It is the first present (not null) of
    `traits.email`, `context.traits.email` and top-level `email`; a bad value in an earlier place is
    an error, not skipped for a later one.
-5. **"Returns an error" names no status or body.** Segment drops 4xx and retries 5xx, and shows
-   the body's `message`: see the status codes above.
+{_returns_an_error()}
 6. **The timestamp's format is not given.** It must be RFC 3339 with a zone (`Z` or an offset), as
    Segment sends it; a date-time without a zone would fall on an unknown day.
 7. Smaller slips: the snippets are labelled `js` but are JSON; "an `identify` even" (event); "a
    standard message is be added"; and "the `event ` replaces the `url`" has a stray space inside
    the code span."""
+
+
+def _returns_an_error() -> str:
+    """Erratum 5, with the retry rule as `contract.retry` states it."""
+    text = (
+        '5. **"Returns an error" names no status or body.** The body\'s `message` is shown to the '
+        f"customer. {retry_rule_in_words()}: see the status codes above."
+    )
+    return textwrap.fill(text, width=100, subsequent_indent="   ", break_on_hyphens=False)
 
 
 def _indented(text: str) -> str:
