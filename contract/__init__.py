@@ -31,6 +31,15 @@ from contract.limits import (
     MAX_NESTING_DEPTH,
     SEGMENT_MAX_EVENT_BYTES,
 )
+from contract.read_api import (
+    CONTACT_PATH,
+    HEALTH_PATH,
+    RESET_PATH,
+    STATS_PATH,
+    TIMELINE_PATH,
+    contact_url,
+    timeline_url,
+)
 from contract.retry import (
     NOT_RETRIED_5XX,
     RETRY_WINDOW,
@@ -51,7 +60,9 @@ from contract.timestamps import (
 )
 
 __all__ = [
+    "CONTACT_PATH",
     "EXAMPLE_ENDPOINT",
+    "HEALTH_PATH",
     "MAX_BATCH_BYTES",
     "MAX_BATCH_EVENTS",
     "MAX_BODY_BYTES",
@@ -59,6 +70,7 @@ __all__ = [
     "MAX_NESTING_DEPTH",
     "NAT_STATUSES",
     "NOT_RETRIED_5XX",
+    "RESET_PATH",
     "RETRYABLE_STATUSES",
     "RETRY_WINDOW",
     "RETRY_WINDOW_S",
@@ -66,12 +78,15 @@ __all__ = [
     "SEGMENT_MAX_EVENT_BYTES",
     "SEGMENT_PATH",
     "SEGMENT_TIMEOUT_S",
+    "STATS_PATH",
+    "TIMELINE_PATH",
     "ComputationClass",
     "Credentials",
     "StatusRow",
     "address_of",
     "basic_authorization",
     "bearer_authorization",
+    "contact_url",
     "delivery_headers",
     "endpoint_of",
     "engage_identify",
@@ -88,5 +103,6 @@ __all__ = [
     "segment_fate",
     "segment_retries",
     "settings_header",
+    "timeline_url",
     "without_credentials",
 ]

@@ -27,6 +27,7 @@ from requests.structures import CaseInsensitiveDict
 
 from contract.credentials import basic_authorization
 from contract.endpoints import SEGMENT_PATH, is_http_url
+from contract.read_api import CONTACT_PATH, HEALTH_PATH, RESET_PATH, STATS_PATH, TIMELINE_PATH
 from harness.errors import UsageError
 from reference_impl import http_core, rules
 from reference_impl.http_core import Answer
@@ -376,10 +377,10 @@ def _body_bytes(body: Any) -> bytes:
 #: The routes in matching order, as the reference app declares them (timeline before contact).
 _ROUTES: tuple[tuple[str, str, _Handler], ...] = (
     ("POST", SEGMENT_PATH, NatSimulator._segment),
-    ("GET", "/contacts/{email}/timeline", NatSimulator._timeline),
-    ("GET", "/contacts/{email}", NatSimulator._contact),
-    ("GET", "/health", NatSimulator._health),
-    ("GET", "/stats", NatSimulator._stats),
-    ("POST", "/reset", NatSimulator._reset),
+    ("GET", TIMELINE_PATH, NatSimulator._timeline),
+    ("GET", CONTACT_PATH, NatSimulator._contact),
+    ("GET", HEALTH_PATH, NatSimulator._health),
+    ("GET", STATS_PATH, NatSimulator._stats),
+    ("POST", RESET_PATH, NatSimulator._reset),
     ("GET", "/openapi.json", NatSimulator._openapi),
 )

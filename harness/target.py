@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import orjson
 import requests
@@ -30,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from contract.credentials import basic_authorization, bearer_authorization
 from contract.delivery import SEGMENT_HEADERS, SEGMENT_TIMEOUT_S, settings_header
 from contract.endpoints import SEGMENT_PATH, address_of
+from contract.read_api import contact_url, timeline_url
 from harness.errors import TargetUnreachable
 from scenarios.model import Auth, Request
 
@@ -374,12 +374,12 @@ class ReadBack:
 
     def timeline(self, email: str, until: Callable[[Exchange], bool]) -> Exchange:
         """The contact's timeline, polled until `until` holds or the deadline passes."""
-        url = f"{self.base}/contacts/{quote(email, safe='@')}/timeline"
+        url = timeline_url(self.base, email)
         return poll(lambda: self._destination.get(url), until, self.wait)
 
     def contact(self, email: str, until: Callable[[Exchange], bool]) -> Exchange:
         """The contact's user properties, polled until `until` holds or the deadline passes."""
-        url = f"{self.base}/contacts/{quote(email, safe='@')}"
+        url = contact_url(self.base, email)
         return poll(lambda: self._destination.get(url), until, self.wait)
 
 

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from contract.endpoints import SEGMENT_PATH
 from contract.limits import MAX_BODY_BYTES
+from contract.read_api import CONTACT_PATH, HEALTH_PATH, RESET_PATH, STATS_PATH, TIMELINE_PATH
 from reference_impl import http_core, rules
 from reference_impl.access_log import AccessLog
 from reference_impl.http_io import (
@@ -66,6 +67,11 @@ class Faults:
     @property
     def active(self) -> bool:
         return self.fail_rate > 0 or self.slow_rate > 0
+
+
+def _any_email(template: str) -> str:
+    """A read API path as a starlette route whose `{email}` takes any text, slashes too."""
+    return template.replace("{email}", "{email:path}")
 
 
 def _respond(answer: http_core.Answer) -> JSONResponse:
@@ -221,9 +227,9 @@ def create_app(
             issue = Issue(
                 "path",
                 "not_found",
-                f"No route {request.url.path}: Segment posts to /segment; "
-                "the read API is /contacts/{email}, /contacts/{email}/timeline, /stats, /reset; "
-                "/health needs no key",
+                f"No route {request.url.path}: Segment posts to {SEGMENT_PATH}; "
+                f"the read API is {CONTACT_PATH}, {TIMELINE_PATH}, {STATS_PATH}, {RESET_PATH}; "
+                f"{HEALTH_PATH} needs no key",
             )
         else:
             issue = Issue("request", "http_error", str(exc.detail))
@@ -242,11 +248,11 @@ def create_app(
 
     routes = [
         Route(SEGMENT_PATH, segment, methods=["POST"]),
-        Route("/contacts/{email:path}/timeline", _read_api(timeline), methods=["GET"]),
-        Route("/contacts/{email:path}", _read_api(contact), methods=["GET"]),
-        Route("/health", health, methods=["GET"]),
-        Route("/stats", _read_api(stats), methods=["GET"]),
-        Route("/reset", _read_api(reset), methods=["POST"]),
+        Route(_any_email(TIMELINE_PATH), _read_api(timeline), methods=["GET"]),
+        Route(_any_email(CONTACT_PATH), _read_api(contact), methods=["GET"]),
+        Route(HEALTH_PATH, health, methods=["GET"]),
+        Route(STATS_PATH, _read_api(stats), methods=["GET"]),
+        Route(RESET_PATH, _read_api(reset), methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         *ui_routes(store, api_key),
     ]

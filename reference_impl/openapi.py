@@ -11,6 +11,7 @@ from typing import Any
 
 from contract.endpoints import SEGMENT_PATH
 from contract.limits import MAX_BODY_BYTES
+from contract.read_api import CONTACT_PATH, HEALTH_PATH, RESET_PATH, STATS_PATH, TIMELINE_PATH
 from reference_impl.http_io import BODY_TIMEOUT_S
 from reference_impl.protocol import ConnectionLimits
 from schemas import SCHEMA_NAMES, load_schema
@@ -159,31 +160,31 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "/contacts/{email}": {
+            CONTACT_PATH: {
                 "get": _contact_route(
                     "A contact and its user properties",
                     _json(_ref("nat-contact.contact"), "The contact"),
                 )
             },
-            "/contacts/{email}/timeline": {
+            TIMELINE_PATH: {
                 "get": _contact_route(
                     "A contact's timeline entries, oldest day first",
                     _json(_ref("nat-contact.timeline"), "The timeline"),
                 )
             },
-            "/stats": {
+            STATS_PATH: {
                 "get": _operation(
                     "How many contacts, timeline entries and messageIds the store holds",
                     _json(_ref("nat-contact.stats"), "The counts"),
                 )
             },
-            "/reset": {
+            RESET_PATH: {
                 "post": _operation(
                     "Forget every contact, entry and messageId",
                     _json(_ref("nat-contact.reset"), "Reset"),
                 )
             },
-            "/health": {
+            HEALTH_PATH: {
                 "get": _operation(
                     "Liveness: no key, the same answer for anyone, no data",
                     _json(_ref("nat-contact.health"), "Up"),

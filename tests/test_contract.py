@@ -340,3 +340,12 @@ def test_a_connection_goes_to_the_urls_port_or_its_schemes(
     url: str, address: tuple[str, int]
 ) -> None:
     assert contract.address_of(url) == address
+
+
+def test_a_contacts_urls_keep_the_at_sign_and_escape_the_rest() -> None:
+    base = "http://127.0.0.1:8765/"
+    email = "a+b/c@example.com"
+    assert (
+        contract.contact_url(base, email) == "http://127.0.0.1:8765/contacts/a%2Bb%2Fc@example.com"
+    )
+    assert contract.timeline_url(base, email).endswith("/contacts/a%2Bb%2Fc@example.com/timeline")

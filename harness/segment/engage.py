@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import requests
 from faker import Faker
 
 from contract.endpoints import without_credentials
 from contract.engage import engage_identify
+from contract.read_api import contact_url
 from contract.timestamps import format_segment_time
 from harness.errors import TargetUnreachable, UsageError
 from harness.segment.clock import VirtualClock
@@ -336,7 +336,7 @@ def check_membership(
         expected = simulation.expected_properties(number)
         expected.pop("email", None)
         email = simulation.profiles[number].email
-        url = f"{read_api}/contacts/{quote(email, safe='@')}"
+        url = contact_url(read_api, email)
         try:
             answer = session().get(url, timeout=timeout)
         except requests.RequestException as error:
