@@ -1,4 +1,5 @@
-"""Run every benchmark in turn, each in its own process, and print their results.
+"""Run every benchmark in turn, each in its own process, and print their results: each
+target beside its figure with PASS or FAIL, then all of them again; exit 1 when one is missed.
 
 Benchmarks time things on a shared, noisy machine: run them when it is otherwise idle and quote
 ratios measured within one run. `bench_serve` and `bench_segment` need wrk (`apt-get install wrk`).
@@ -23,12 +24,23 @@ def main() -> int:
         print(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
         return 2
     failed = []
+    verdicts: list[str] = []
     for name in chosen:
         print(f"== bench_{name}", flush=True)
-        if subprocess.run([sys.executable, str(HERE / f"bench_{name}.py")]).returncode != 0:
+        with subprocess.Popen(
+            [sys.executable, str(HERE / f"bench_{name}.py")], stdout=subprocess.PIPE, text=True
+        ) as bench:
+            assert bench.stdout is not None
+            for line in bench.stdout:
+                print(line, end="", flush=True)
+                if line.rstrip().endswith(("PASS", "FAIL")) or "  SKIP" in line:
+                    verdicts.append(f"{name:9} {line.strip()}")
+        if bench.returncode != 0:
             failed.append(name)
+    print("\n== every target")
+    print("\n".join(verdicts) or "(no target lines)")
     if failed:
-        print(f"failed: {', '.join(failed)}")
+        print(f"missed or failed: {', '.join(failed)}")
     return 1 if failed else 0
 
 

@@ -8,13 +8,21 @@ stay with each server.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["BODY_TIMEOUT_S", "BodyTooLarge", "BodyTooSlow", "JSONResponse", "read_limited_body"]
+__all__ = [
+    "BODY_TIMEOUT_S",
+    "BodyTooLarge",
+    "BodyTooSlow",
+    "JSONResponse",
+    "read_limited_body",
+    "read_limited_stream",
+]
 
 #: How long a body may take to arrive once its headers have (a slow-body connection is refused).
 BODY_TIMEOUT_S = 10.0
@@ -50,24 +58,32 @@ async def read_limited_body(
     request: Request, limit: int, *, timeout: float = BODY_TIMEOUT_S
 ) -> bytes:
     """The request body as sent (not decoded), read only as far as `limit` bytes and for at most
-    `timeout` seconds.
-
-    A declared Content-Length over the limit is refused before anything is read, a streamed body
-    as soon as it passes the limit: either way `BodyTooLarge`, and the rest is never buffered.
-    A body still incomplete after `timeout` seconds is `BodyTooSlow`.
-    """
+    `timeout` seconds: `read_limited_stream` over a starlette request."""
     declared = request.headers.get("content-length", "")
+    return await read_limited_stream(declared, request.stream(), limit, timeout=timeout)
+
+
+async def read_limited_stream(
+    declared: str, chunks: AsyncIterator[bytes], limit: int, *, timeout: float = BODY_TIMEOUT_S
+) -> bytes:
+    """A body from its `chunks`, read only as far as `limit` bytes and for at most `timeout`
+    seconds; `declared` is its Content-Length header ("" when there is none).
+
+    A declared length over the limit is refused before anything is read, a streamed body as soon
+    as it passes the limit: either way `BodyTooLarge`, and the rest is never buffered. A body
+    still incomplete after `timeout` seconds is `BodyTooSlow`.
+    """
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(int(declared), limit)
-    chunks: list[bytes] = []
+    parts: list[bytes] = []
     size = 0
     try:
         async with asyncio.timeout(timeout):
-            async for chunk in request.stream():
+            async for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
                     raise BodyTooLarge(size, limit)
-                chunks.append(chunk)
+                parts.append(chunk)
     except TimeoutError:
         raise BodyTooSlow(timeout) from None
-    return b"".join(chunks)
+    return b"".join(parts)

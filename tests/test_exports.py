@@ -22,8 +22,8 @@ def test_every_exported_name_resolves_once(name: str) -> None:
 
 def test_harness_names_are_the_ones_their_modules_define() -> None:
     import harness
+    from harness.nat_simulator import NatSimulator
     from harness.runner import run
-    from harness.simulator import NatSimulator
 
     assert harness.run is run
     assert harness.NatSimulator is NatSimulator

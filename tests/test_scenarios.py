@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 import scenarios
-from reference_impl.rules import MAX_BODY_BYTES, SEGMENT_MAX_EVENT_BYTES, STANDARD_DESCRIPTION
+from contract.limits import MAX_BODY_BYTES, SEGMENT_MAX_EVENT_BYTES
+from reference_impl.rules import STANDARD_DESCRIPTION
 from scenarios import Scenario, catalogue, expect_for, generate, sequences
 from scenarios.sampler import seed_tag
 
@@ -40,7 +41,7 @@ def _emails(value: Any) -> list[str]:
 
 def test_exports_are_what_all_says() -> None:
     exported = {name for name in dir(scenarios) if not name.startswith("_")}
-    modules = {"catalogue", "expect", "families", "generate", "model", "sequences"}
+    modules = {"bulk", "cases", "expect", "families", "model", "sequence_cases"}
     assert set(scenarios.__all__) <= exported
     assert {"catalogue", "sequences", "generate", "expect_for", "parse_mix"} <= set(
         scenarios.__all__

@@ -13,7 +13,7 @@ import requests
 import responses
 
 from harness.errors import UsageError
-from harness.simulator import DEFAULT_BASE_URL, NatSimulator
+from harness.nat_simulator import DEFAULT_BASE_URL, NatSimulator
 from reference_impl import Store, create_app, running_server
 
 KEY = "sim-key"

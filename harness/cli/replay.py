@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from contract.delivery import SEGMENT_TIMEOUT_S
 from harness.cli._app import app
-from harness.config import SEGMENT_TIMEOUT_S, RunConfig, endpoint_of
+from harness.config import RunConfig, endpoint_of
 from harness.recording import Recording, read_recording
 from harness.replay import ReplayResult, parse_speed, replay
 from harness.target import Destination, reference_destination
