@@ -346,7 +346,7 @@ def nat_replay(request: pytest.FixtureRequest) -> Callable[..., ReplayResult]:
     the recording or the contract, unless there is none. Returns the `ReplayResult`."""
     from pathlib import Path
 
-    from harness.config import endpoint_of
+    from contract.endpoints import endpoint_of
     from harness.errors import HarnessError
     from harness.recording import read_recording
     from harness.replay import replay

@@ -16,8 +16,9 @@ from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from contract.delivery import SEGMENT_TIMEOUT_S
+from contract.endpoints import endpoint_of, read_api_base_of
 from harness.cli._app import app
-from harness.config import RunConfig, endpoint_of, read_api_base_of
+from harness.config import RunConfig
 from harness.errors import UsageError
 from harness.explore import explore, render_result, save_failure
 from harness.preflight import preflight

@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.text import Text
 
 from contract.delivery import SEGMENT_TIMEOUT_S
+from contract.endpoints import endpoint_of
 from harness.cli._app import app
-from harness.config import RunConfig, endpoint_of
+from harness.config import RunConfig
 from harness.recording import Recording, read_recording
 from harness.replay import ReplayResult, parse_speed, replay
 from harness.target import Destination, reference_destination

@@ -13,8 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from contract.retry import is_success, segment_retries
 from harness.checks._read import entries_of, properties_of
-from harness.checks.base import is_success, named_clause, segment_retries
+from harness.checks.base import named_clause
 from harness.target import Exchange
 from reference_impl.rules import Accepted, Rejected, evaluate
 from reference_impl.store import Receipt, Store
