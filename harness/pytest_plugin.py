@@ -377,7 +377,7 @@ def nat_replay(request: pytest.FixtureRequest) -> Callable[..., ReplayResult]:
             lines = [
                 f"call {d.index} differs from the {d.against}"
                 + (f" ({d.clause})" if d.clause != "-" else "")
-                + f": answered {d.answered}; expected {d.expected}\n  {d.curl}"
+                + f": the target {d.answered}; expected {d.expected}\n  {d.curl}"
                 for d in result.differences
             ]
             pytest.fail(f"{len(lines)} differences replaying {path}:\n" + "\n".join(lines), False)

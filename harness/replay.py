@@ -153,7 +153,12 @@ def replay(
             if was is not None:
                 differences.append(
                     ReplayDifference(
-                        index, "recorded", "-", exchange.received(), f"as recorded: {was}", curl
+                        index,
+                        "recorded",
+                        "-",
+                        f"answered {exchange.received()}",
+                        f"as recorded: {was}",
+                        curl,
                     )
                 )
             expected = _expected(model, body, content_type, auth)

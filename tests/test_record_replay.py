@@ -246,3 +246,39 @@ def test_the_nat_replay_fixture_passes_a_good_replay_and_fails_a_bad_one(
     differs = r"call 2 differs from the contract \(B.7\)"
     with broken as url, pytest.raises(pytest.fail.Exception, match=differs):
         nat_replay(path, target=url, api_key=API_KEY)
+
+
+def test_the_segment_simulators_deliveries_are_recorded_attempt_by_attempt(
+    tmp_path: Path,
+) -> None:
+    from contract.delivery import delivery_headers
+    from harness.recording import post_recorder
+    from tests.test_segment_delivery import (
+        API_KEY as SEGMENT_KEY,
+    )
+    from tests.test_segment_delivery import (
+        Reply,
+        deliver,
+        simulator_for,
+        stub_destination,
+    )
+    from tests.test_segment_delivery import identify as segment_identify
+
+    def answer(number: int, body: dict[str, object]) -> Reply:
+        return Reply(503, {"message": "try later"}) if number == 1 else Reply()
+
+    path = tmp_path / "deliveries.jsonl"
+    with stub_destination(answer) as stub, RecordingWriter(path, stub.url) as writer:
+        simulator = simulator_for(stub.url)
+        simulator.delivery.on_exchange = post_recorder(
+            writer, "/segment", delivery_headers(SEGMENT_KEY)
+        )
+        deliver(simulator, [segment_identify("recorded")])
+    recording = read_recording(path)
+    assert [e.answered.status for e in recording.exchanges] == [503, 200]
+    first, second = recording.exchanges
+    assert first.sent.body == second.sent.body  # a retry is the same event again
+    assert orjson.loads(first.sent.body)["messageId"] == "message-recorded"
+    assert first.sent.headers["Authorization"] == f"Basic {MASKED}"
+    assert first.sent.headers["User-Agent"] == "Segment.io/1.0"
+    assert SEGMENT_KEY not in path.read_text()

@@ -86,7 +86,7 @@ def replay_command(
                 (f"call {difference.index} ", "bold"),
                 (f"differs from the {difference.against}", "bold red"),
                 f" ({difference.clause}): " if difference.clause != "-" else ": ",
-                f"answered {difference.answered}; expected {difference.expected}",
+                f"the target {difference.answered}; expected {difference.expected}",
             ),
             soft_wrap=True,
         )

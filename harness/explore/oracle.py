@@ -140,6 +140,12 @@ def _judge_one(
         raise Divergence(step, "B.8", _answered(exchange), str(expected))
     if outcome is not None and outcome != receipt.outcome and not receipt.replayed:
         raise Divergence(step, "B.7", _answered(exchange), str(expected))
+    # The contact and day an answer names (B.10) are the contract's decisions (B.3, B.7).
+    contact, day = document.get("contact"), document.get("day")
+    if isinstance(contact, str) and contact != receipt.contact:
+        raise Divergence(step, "B.3", _answered(exchange), str(expected))
+    if isinstance(day, str) and day != receipt.day:
+        raise Divergence(step, "B.7", _answered(exchange), str(expected))
 
 
 def judge_answers(
