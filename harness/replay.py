@@ -112,7 +112,7 @@ def _recorded_difference(recorded: Recorded, exchange: Exchange) -> str | None:
         then = None
     now = exchange.document()
     if isinstance(then, dict) and isinstance(now, dict):
-        for name in ("outcome", "replayed"):
+        for name in ("outcome", "replayed", "contact", "day"):
             if then.get(name) != now.get(name):
                 return f"HTTP {status} with {name} {then.get(name)!r}"
     return None

@@ -21,9 +21,8 @@ API_KEY = "explore-key"
 #: may have once shrunk.
 MAX_EXAMPLES = 200
 MAX_SHRUNK_STEPS = 4
-#: The latency budget of these runs, and how slow the slow defect is (both short, so the test is).
-TIMEOUT_S = 0.5
-SLOW_S = 0.8
+#: The latency budget of these runs: generous, so a busy machine never makes a slow answer.
+TIMEOUT_S = 3.0
 
 #: Defects of different kinds: a refused call accepted, an accepted variant refused, the wrong
 #: contact or day, the wrong description, the daily entry, retries, properties, auth, a race.
@@ -61,7 +60,7 @@ def _explore(url: str, *, seed: int = 1, max_examples: int = MAX_EXAMPLES) -> Ex
 
 @pytest.mark.parametrize("defect", FOUND, ids=lambda defect: defect.value)
 def test_explore_finds_the_defect_and_shrinks_it_to_a_few_steps(defect: Defect) -> None:
-    with running_server(broken_destination(defect, API_KEY, slow_seconds=SLOW_S)) as url:
+    with running_server(broken_destination(defect, API_KEY)) as url:
         result = _explore(url)
     assert result.divergence is not None, f"{defect.value} not found in {result.examples} examples"
     assert 1 <= len(result.steps) <= MAX_SHRUNK_STEPS, [step.label for step in result.steps]

@@ -26,7 +26,8 @@ def render_result(result: ExploreResult, console: Console) -> None:
     console.print(
         Text.assemble(
             ("divergence from the contract", "bold red"),
-            f" ({divergence.clause}) after {tried}; minimal sequence, {len(result.steps)} steps:",
+            f" ({divergence.clause}) after {tried}; minimal sequence, {len(result.steps)} "
+            f"step{'s' if len(result.steps) != 1 else ''}:",
         )
     )
     number = 0
