@@ -648,11 +648,3 @@ def test_one_read_back_serves_every_check_of_a_subject() -> None:
     REGISTRY["accepted_call_is_stored"].verify(observation)
     REGISTRY["description_follows_precedence"].verify(observation)
     assert probe.reads == 1
-
-
-def test_the_package_exports_what_all_says() -> None:
-    import harness.checks as package
-
-    assert len(set(package.__all__)) == len(package.__all__)
-    assert all(hasattr(package, name) for name in package.__all__)
-    assert {"Check", "CheckFailed", "Registry", "check", "default_registry"} <= set(package.__all__)

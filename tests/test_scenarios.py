@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 import pytest
 
-import scenarios
 from reference_impl.rules import MAX_BODY_BYTES, SEGMENT_MAX_EVENT_BYTES, STANDARD_DESCRIPTION
 from scenarios import Scenario, catalogue, generate, sequences
 from scenarios.sampler import seed_tag
@@ -38,28 +37,6 @@ def _emails(value: Any) -> list[str]:
     if isinstance(value, str) and "@" in value and "://" not in value:
         return [value]
     return []
-
-
-def test_exports_are_what_all_says() -> None:
-    exported = {name for name in dir(scenarios) if not name.startswith("_")}
-    modules = {"catalogue", "expect", "families", "generate", "model", "sequences"}
-    assert set(scenarios.__all__) <= exported
-    assert {"catalogue", "sequences", "generate", "expect_for", "parse_mix"} <= set(
-        scenarios.__all__
-    )
-    assert exported - set(scenarios.__all__) <= modules | {
-        "documented",
-        "edge",
-        "engage",
-        "malformed",
-        "pools",
-        "sampler",
-        "segment",
-        "sizing",
-        "stamping",
-        "variant",
-        "annotations",
-    }
 
 
 def test_same_seed_gives_byte_identical_catalogue() -> None:
