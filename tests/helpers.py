@@ -19,18 +19,20 @@ from typing import Any
 
 import orjson
 
-#: The timestamp the hand-written calls carry unless a test gives another.
-TIMESTAMP = "2020-05-31T19:55:47+02:00"
+#: The timestamp the hand-written calls carry unless a test gives another (Segment's style).
+TIMESTAMP = "2020-05-31T17:55:47.263Z"
 GOLDEN = Path(__file__).resolve().parent / "golden" / "catalogue.json"
+#: Pass as `timestamp=` to leave the field out (None sends a JSON null).
+ABSENT: Any = object()
 
 
 def identify(
-    email: str | None = None, *, timestamp: str | None = TIMESTAMP, **fields: Any
+    email: str | None = None, /, *, timestamp: Any = TIMESTAMP, **fields: Any
 ) -> dict[str, Any]:
-    """An identify call: `type`, `timestamp` (None leaves it out), `traits.email` when `email` is
-    given (merged with any `traits=` passed), then `fields` as they are."""
+    """An identify call: `type`, `timestamp`, `traits.email` when `email` is given (merged with
+    any `traits=`), then `fields` as they are (`email=` is the flat format's top-level email)."""
     payload: dict[str, Any] = {"type": "identify"}
-    if timestamp is not None:
+    if timestamp is not ABSENT:
         payload["timestamp"] = timestamp
     if email is not None:
         payload["traits"] = {"email": email, **fields.pop("traits", {})}
@@ -44,7 +46,7 @@ def segment_identify(
     user: str = "user",
     message: str = "message",
     person: str | None = None,
-    timestamp: str | None = "2024-05-01T10:00:00.000Z",
+    timestamp: Any = "2024-05-01T10:00:00.000Z",
     **fields: Any,
 ) -> dict[str, Any]:
     """An identify call as Segment delivers it, its ids and email made from `key`:
@@ -57,7 +59,7 @@ def segment_identify(
         "messageId": f"{message}-{key}",
         "traits": {"email": email},
     }
-    if timestamp is not None:
+    if timestamp is not ABSENT:
         payload["timestamp"] = timestamp
     payload.update(fields)
     return payload

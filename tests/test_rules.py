@@ -20,12 +20,9 @@ from reference_impl.rules import (
     evaluate,
     parse_body,
 )
+from tests.helpers import TIMESTAMP, identify
 
-TS = "2020-05-31T17:55:47.263Z"
-
-
-def identify(**fields: Any) -> dict[str, Any]:
-    return {"type": "identify", "timestamp": TS, **fields}
+TS = TIMESTAMP
 
 
 def accepted(payload: Any, **kwargs: Any) -> Accepted:

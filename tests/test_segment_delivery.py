@@ -33,6 +33,7 @@ from harness.segment import (
 )
 from reference_impl import Faults, Store, create_app, running_server
 from tests.conftest import API_KEY
+from tests.helpers import segment_identify
 
 
 @dataclass(frozen=True)
@@ -82,15 +83,7 @@ def simulator_for(url: str, *, timeout: float = 5.0, **config: Any) -> Simulator
     return Simulator(SimulatorConfig(Destination.at(url, API_KEY, timeout=timeout), **config))
 
 
-def identify(key: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": "identify",
-        "userId": f"user-{key}",
-        "messageId": f"message-{key}",
-        "traits": {"email": f"{key}@example.com"},
-        "timestamp": "2024-05-01T10:00:00.000Z",
-        **fields,
-    }
+identify = segment_identify
 
 
 def deliver(simulator: Simulator, events: list[dict[str, Any]], timeout: float = 30) -> None:
