@@ -43,7 +43,8 @@ class Reply:
     status: int = 200
     content: dict[str, Any] = field(default_factory=lambda: {"outcome": "created"})
     headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
+    #: No answer until this is set (a destination that has not answered yet).
+    held_until: threading.Event | None = None
 
 
 @dataclass
@@ -61,8 +62,8 @@ class StubDestination:
                 self.received.append((dict(request.headers), body))
                 number = len(self.received)
             reply = self.answer(number, body)
-            if reply.delay:
-                await asyncio.sleep(reply.delay)
+            if reply.held_until is not None:
+                await asyncio.to_thread(reply.held_until.wait, 30)
             return Response(
                 orjson.dumps(reply.content), reply.status, reply.headers, "application/json"
             )
@@ -184,8 +185,13 @@ def test_connection_refused_is_retried_then_dropped() -> None:
 
 
 def test_timeout_is_retried_and_the_retry_delivers() -> None:
+    retried = threading.Event()
+
     def answer(number: int, body: dict[str, Any]) -> Reply:
-        return Reply(delay=0.5) if number == 1 else Reply()
+        if number == 1:
+            return Reply(held_until=retried)  # the first attempt is answered only after the retry
+        retried.set()
+        return Reply()
 
     with stub_destination(answer) as stub:
         simulator = simulator_for(stub.url, timeout=0.2)
