@@ -11,6 +11,7 @@ from scenarios.families import FAMILIES
 from scenarios.generate import DEFAULT_MIX, format_mix, generate, parse_mix
 from scenarios.model import Auth, Expect, Outcome, Request, Scenario, Sequence, SequenceExpect
 from scenarios.sequences import sequences
+from scenarios.stamping import StampingFallback
 
 __all__ = [
     "DEFAULT_MIX",
@@ -23,6 +24,7 @@ __all__ = [
     "Scenario",
     "Sequence",
     "SequenceExpect",
+    "StampingFallback",
     "catalogue",
     "expect_for",
     "expect_sequence",
