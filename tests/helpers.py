@@ -114,6 +114,18 @@ def _started_with(pid: int, marker: bytes) -> Running | None:
     return Running(pid, command.decode(errors="replace")) if command else None  # "" is a zombie
 
 
+def _is_own_resource_tracker(running: Running, own: int) -> bool:
+    """multiprocessing's resource tracker of this process: it lives as long as its parent (it
+    reads a pipe until the parent exits), so it is no test's leak."""
+    if "multiprocessing.resource_tracker" not in running.command:
+        return False
+    try:
+        stat = Path(f"/proc/{running.pid}/stat").read_text()
+    except OSError:
+        return True  # gone meanwhile
+    return int(stat.rpartition(")")[2].split()[1]) == own
+
+
 def leaked_processes(owner: str, *, grace: float) -> list[Running]:
     """Processes whose environment says `owner` started them (`NAT_TESTS_OWNER`), other than
     this one, still alive after waiting up to `grace` seconds for each to exit (a pidfd)."""
@@ -124,6 +136,7 @@ def leaked_processes(owner: str, *, grace: float) -> list[Running]:
         for entry in Path("/proc").iterdir()
         if entry.name.isdigit() and int(entry.name) != own
         if (running := _started_with(int(entry.name), marker)) is not None
+        if not _is_own_resource_tracker(running, own)
     ]
     deadline = time.monotonic() + grace
     alive = []
