@@ -7,7 +7,6 @@ with the seed (contact, day, description), which come from `scenarios.expect`.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +16,7 @@ import requests
 
 from reference_impl import Store, create_app, running_server
 from scenarios import Request, Scenario, Sequence, catalogue, generate, sequences
+from tests.conftest import basic_auth
 from tests.helpers import golden
 
 API_KEY = "scenario-key"
@@ -65,7 +65,7 @@ def _headers(request: Request) -> dict[str, str]:
     if request.auth in ("bearer", "wrong-bearer"):
         headers["Authorization"] = f"Bearer {key}"
     elif key is not None:
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+        headers.update(basic_auth(key))
     return headers
 
 
