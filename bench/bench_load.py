@@ -10,7 +10,6 @@ load tools run), at the same concurrency, with only documented, accepted calls. 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import shutil
@@ -22,6 +21,8 @@ from pathlib import Path
 
 from _servers import free_port, nat_serve, pinned_process
 from bench_serve import WRK_SCRIPT, _load
+
+from contract.credentials import basic_authorization
 
 API_KEY = "bench-key"
 
@@ -54,7 +55,7 @@ def main() -> int:
     options = parser.parse_args()
     if not shutil.which("wrk") or not shutil.which("taskset"):
         sys.exit("bench_load needs wrk and taskset: apt-get install wrk util-linux")
-    auth = base64.b64encode(f"{API_KEY}:".encode()).decode()
+    auth = basic_authorization(API_KEY)
     rates: dict[str, list[float]] = {"wrk": [], "load x1": [], "load x2": []}
     with tempfile.TemporaryDirectory() as directory:
         scratch = Path(directory)

@@ -18,7 +18,6 @@ Needs wrk (`apt-get install wrk`) and taskset.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import shutil
 import statistics
@@ -30,6 +29,8 @@ import urllib.request
 from pathlib import Path
 
 from _servers import free_port, nat_serve, pinned_process
+
+from contract.credentials import basic_authorization
 
 API_KEY = "bench-key"
 GOAL = 0.5
@@ -58,7 +59,7 @@ request = function()
   end
   return wrk.format("POST", "%(path)s", {
     ["Content-Type"] = "application/json",
-    ["Authorization"] = "Basic %(auth)s",
+    ["Authorization"] = "%(auth)s",
     ["User-Agent"] = "Segment.io/1.0",
   }, body)
 end
@@ -101,7 +102,9 @@ def _status(port: int) -> dict:
 def _direct(scratch: Path, connections: int, seconds: int) -> float:
     port = free_port()
     script = scratch / "direct.lua"
-    script.write_text(WRK_SCRIPT % {"batch": 1, "path": "/segment", "auth": _auth(API_KEY)})
+    script.write_text(
+        WRK_SCRIPT % {"batch": 1, "path": "/segment", "auth": basic_authorization(API_KEY)}
+    )
     with pinned_process(_destination(port, scratch / f"direct-{port}.db"), 0, port):
         count, elapsed, bad = _wrk(f"http://127.0.0.1:{port}", connections, seconds, script)
     if bad:
@@ -116,7 +119,9 @@ def _simulated(
     destination_port, port = free_port(), free_port()
     script = scratch / f"simulated-{batch}.lua"
     path = "/v1/batch" if batch > 1 else "/v1/identify"
-    script.write_text(WRK_SCRIPT % {"batch": batch, "path": path, "auth": _auth("bench")})
+    script.write_text(
+        WRK_SCRIPT % {"batch": batch, "path": path, "auth": basic_authorization("bench")}
+    )
     db = scratch / f"simulated-{destination_port}.db"
     with (
         pinned_process(_destination(destination_port, db), 0, destination_port),
@@ -138,10 +143,6 @@ def _simulated(
     if status["outstanding"] or counts["delivered"] != accepted or accepted < count * batch:
         raise RuntimeError(f"not every event was delivered exactly once: {status}")
     return counts["delivered"] / (drained - started), accepted / elapsed, drained - load_ended
-
-
-def _auth(key: str) -> str:
-    return base64.b64encode(f"{key}:".encode()).decode()
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ ratio is steadier when other work shares the machine. Needs wrk (`apt-get instal
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import shutil
 import statistics
@@ -21,6 +20,8 @@ import tempfile
 from pathlib import Path
 
 from _servers import free_port, nat_serve, pinned_process
+
+from contract.credentials import basic_authorization
 
 API_KEY = "bench-key"
 HERE = Path(__file__).resolve().parent
@@ -36,7 +37,7 @@ request = function()
     prefix, counter, prefix, counter)
   return wrk.format("POST", "/segment", {
     ["Content-Type"] = "application/json",
-    ["Authorization"] = "Basic %s",
+    ["Authorization"] = "%s",
   }, body)
 end
 done = function(summary, latency, requests)
@@ -104,7 +105,7 @@ def main() -> None:
     options = parser.parse_args()
     if not shutil.which("wrk") or not shutil.which("taskset"):
         sys.exit("bench_serve needs wrk and taskset: apt-get install wrk util-linux")
-    auth = base64.b64encode(f"{API_KEY}:".encode()).decode()
+    auth = basic_authorization(API_KEY)
     results: dict[str, list[dict[str, float]]] = {"minimal": [], "nat": [], "nat+log": []}
     with tempfile.TemporaryDirectory() as scratch:
         script = Path(scratch) / "identify.lua"

@@ -27,7 +27,12 @@ from harness.config import RunConfig  # noqa: E402
 from harness.reports import record  # noqa: E402
 from harness.reports.html import write_html  # noqa: E402
 from harness.runner import run  # noqa: E402
-from harness.segment import Destination, Simulator, SimulatorConfig, running_simulator  # noqa: E402
+from harness.segment import (  # noqa: E402
+    DeliveryEndpoint,
+    SegmentSimulator,
+    SegmentSimulatorConfig,
+    running_simulator,
+)
 from reference_impl import Store, create_app, running_server  # noqa: E402
 from tests.broken_destinations import Defect, broken_destination  # noqa: E402
 from tests.browser import CHROMIUM_ARGS, chromium_path  # noqa: E402
@@ -105,7 +110,9 @@ def main() -> None:
         store.close()
 
         with running_server(_fails_once()) as destination:
-            simulator = Simulator(SimulatorConfig(Destination.at(destination + "/segment", KEY)))
+            simulator = SegmentSimulator(
+                SegmentSimulatorConfig(DeliveryEndpoint.at(destination, KEY))
+            )
             with running_simulator(simulator) as url:
                 batch = [
                     {"type": "identify", "userId": f"user-{n}", "messageId": f"docs-{n}",

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from harness.config import RunConfig
     from harness.docs import render_formats_page
     from harness.errors import HarnessError, NotANatDestination, TargetUnreachable, UsageError
+    from harness.nat_simulator import NatSimulator
     from harness.runner import (
         CheckResult,
         RunFinished,
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
         run,
         verdict_of,
     )
-    from harness.simulator import NatSimulator
     from harness.target import Destination, ReadBack
     from harness.validate import LineResult, ValidationSummary, validate_lines
 
@@ -65,7 +65,7 @@ _HOMES = {
     "plan": "harness.runner",
     "run": "harness.runner",
     "verdict_of": "harness.runner",
-    "NatSimulator": "harness.simulator",
+    "NatSimulator": "harness.nat_simulator",
     "Destination": "harness.target",
     "ReadBack": "harness.target",
     "LineResult": "harness.validate",

@@ -7,22 +7,18 @@ directly. Everything else (`runner.run`, the reporters) only reads it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
+from contract.delivery import SEGMENT_TIMEOUT_S
+from contract.endpoints import EXAMPLE_ENDPOINT, is_http_url
 from harness.errors import UsageError
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_PROBE_WAIT_S",
     "PROBE_MODES",
-    "SEGMENT_TIMEOUT_S",
     "RunConfig",
-    "endpoint_of",
-    "read_api_base_of",
 ]
 
-#: Segment gives a destination about 5 s to answer; later answers count as timeouts and are retried.
-SEGMENT_TIMEOUT_S = 5.0
 #: How long a read-back keeps polling for the state it expects before it reports what it saw.
 DEFAULT_PROBE_WAIT_S = 2.0
 #: Independent scenarios sent at once by default (each worker has its own HTTP connection).
@@ -80,21 +76,7 @@ class RunConfig:
 
 
 def _check_http_url(option: str, url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_http_url(url):
         raise UsageError(
-            f"{option} {url!r} is not an http(s) URL: give one like http://127.0.0.1:8765/segment"
+            f"{option} {url!r} is not an http(s) URL: give one like {EXAMPLE_ENDPOINT}"
         )
-
-
-def endpoint_of(target: str) -> str:
-    """The URL events are POSTed to: the target itself, or `<origin>/segment` for a bare origin."""
-    parts = urlsplit(target)
-    if parts.path in ("", "/"):
-        return target.rstrip("/") + "/segment"
-    return target
-
-
-def read_api_base_of(endpoint: str) -> str:
-    """Where the reference read API lives for an endpoint: the endpoint's parent path."""
-    return endpoint.rstrip("/").rsplit("/", 1)[0]

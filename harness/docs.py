@@ -7,20 +7,24 @@ The output is deterministic, so the checked-in `docs/formats.md` can be compared
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 from jsonschema import Draft202012Validator
 
+from contract.limits import (
+    MAX_BODY_BYTES,
+    MAX_MESSAGE_ID_LENGTH,
+    SEGMENT_MAX_EVENT_BYTES,
+)
+from contract.retry import retry_rule_in_words
+from contract.statuses import NAT_STATUSES
 from harness.errors import HarnessError
 from reference_impl.rules import (
     DESCRIPTION_SOURCES,
     EMAIL_PLACES,
-    MAX_BODY_BYTES,
-    MAX_MESSAGE_ID_LENGTH,
-    MAX_NESTING_DEPTH,
-    SEGMENT_MAX_EVENT_BYTES,
     STANDARD_DESCRIPTION,
     Accepted,
     Rejected,
@@ -309,24 +313,10 @@ def _statuses_section() -> str:
     oversized = _error_body(
         parse_body(b" " * (MAX_BODY_BYTES + 1)), 413, "a body over the size limit"
     )
-    malformed = (
-        "not JSON, not an object, no or bad email, timestamp, type or messageId; "
-        f"a value no store can hold (nested more than {MAX_NESTING_DEPTH} levels, an integer "
-        "outside -2^63..2^64-1); a request the HTTP parser refuses"
-    )
     return f"""\
 ## Status codes and bodies
 
-| status | when | Segment |
-|---|---|---|
-| 200 | accepted: outcome `created` (makes the day's entry) or `deduplicated` (it existed) | done |
-| 400 | {malformed} | dropped |
-| 401 | the API key is missing, unreadable or wrong | dropped |
-| 404 / 405 | unknown path (`/segment/` included) or method | dropped |
-| 413 | the body is over {MAX_BODY_BYTES:,} bytes | dropped |
-| 415 | a declared Content-Type that is not JSON | dropped |
-| 501 | any `type` other than identify | dropped |
-| 500 / 503 | the destination failed or is down | retried with backoff for up to four hours |
+{_status_table()}
 
 Every error body is JSON with a `message` (which Segment shows to the customer) and `errors`, one
 `{{field, code, message}}` per problem (`schemas/nat-response.json`). The success body:
@@ -348,6 +338,16 @@ A track call (501):
 A body over the limit (413):
 
 {_json_block(oversized)}"""
+
+
+def _status_table() -> str:
+    """The statuses of `POST /segment` (`contract.statuses`), with what Segment does with each
+    (`contract.retry`)."""
+    rows = ["| status | when | Segment |", "|---|---|---|"]
+    for row in NAT_STATUSES:
+        statuses = " / ".join(str(status) for status in row.statuses)
+        rows.append(f"| {statuses} | {_cell(row.when)} | {row.segment} |")
+    return "\n".join(rows)
 
 
 def _answer_of(expect: Any) -> str:
@@ -446,13 +446,21 @@ wrong or silent, this project decides as follows.
 4. **Where the email may be is only shown by example.** It is the first present (not null) of
    `traits.email`, `context.traits.email` and top-level `email`; a bad value in an earlier place is
    an error, not skipped for a later one.
-5. **"Returns an error" names no status or body.** Segment drops 4xx and retries 5xx, and shows
-   the body's `message`: see the status codes above.
+{_returns_an_error()}
 6. **The timestamp's format is not given.** It must be RFC 3339 with a zone (`Z` or an offset), as
    Segment sends it; a date-time without a zone would fall on an unknown day.
 7. Smaller slips: the snippets are labelled `js` but are JSON; "an `identify` even" (event); "a
    standard message is be added"; and "the `event ` replaces the `url`" has a stray space inside
    the code span."""
+
+
+def _returns_an_error() -> str:
+    """Erratum 5, with the retry rule as `contract.retry` states it."""
+    text = (
+        '5. **"Returns an error" names no status or body.** The body\'s `message` is shown to the '
+        f"customer. {retry_rule_in_words()}: see the status codes above."
+    )
+    return textwrap.fill(text, width=100, subsequent_indent="   ", break_on_hyphens=False)
 
 
 def _indented(text: str) -> str:

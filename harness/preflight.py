@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.checks.base import is_success, segment_retries
+from contract.retry import is_success, segment_retries
+from contract.timestamps import format_segment_time
 from harness.errors import NotANatDestination
 from harness.target import Destination, Exchange, ReadBack
 from scenarios.model import Request
@@ -67,7 +68,7 @@ def preflight(destination: Destination, read_back: ReadBack | None) -> Preflight
 
 def _documented_call(email: str, token: str, call_type: str) -> dict[str, Any]:
     """The doc's recommended format, with a messageId as Segment sends one."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    now = format_segment_time(datetime.now(UTC))
     return {
         "type": call_type,
         "messageId": f"nat-harness-preflight-{token}",

@@ -17,8 +17,8 @@ import pytest
 if TYPE_CHECKING:
     from harness.checks import Check, Subject
     from harness.config import RunConfig
+    from harness.nat_simulator import NatSimulator
     from harness.runner import CheckResult, Event, PlannedSubject
-    from harness.simulator import NatSimulator
     from scenarios.model import Scenario
 
 __all__ = ["DEFAULT_SEED", "NatCheckItem", "NatContract", "NatSubject"]
@@ -98,7 +98,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     run_config = config.stash.get(_RUN_CONFIG, None)
     if run_config is None or run_config.target is None:
         return None
-    from harness.config import endpoint_of
+    from contract.endpoints import endpoint_of
 
     return (
         f"nat-harness: contract against {endpoint_of(run_config.target)} "
@@ -311,7 +311,7 @@ def nat_simulator(request: pytest.FixtureRequest) -> Iterator[NatSimulator]:
     """A `NatSimulator` answering `requests` calls for this test (base URL from
     `--nat-simulator-url` or the `nat_simulator_url` ini value); unmatched requests are refused."""
     from harness.errors import UsageError
-    from harness.simulator import NatSimulator
+    from harness.nat_simulator import NatSimulator
 
     base_url = request.config.getoption("nat_simulator_url") or request.config.getini(
         "nat_simulator_url"

@@ -32,6 +32,8 @@ from typing import Any, Literal
 
 import orjson
 
+from contract.endpoints import endpoint_of, read_api_base_of
+from contract.limits import MAX_MESSAGE_ID_LENGTH
 from harness.checks import (
     Check,
     CheckFailed,
@@ -42,11 +44,11 @@ from harness.checks import (
     default_registry,
     steps_of,
 )
-from harness.config import RunConfig, endpoint_of, read_api_base_of
+from harness.config import RunConfig
 from harness.errors import UsageError
 from harness.preflight import preflight
 from harness.target import Destination, Exchange, ReadBack, reference_destination
-from reference_impl.rules import EMAIL_PLACES, MAX_MESSAGE_ID_LENGTH
+from reference_impl.rules import EMAIL_PLACES
 from scenarios.expect import expect_for
 from scenarios.model import Request, Scenario, Sequence
 

@@ -10,7 +10,6 @@ name the key `$NAT_API_KEY` instead of printing it.
 
 from __future__ import annotations
 
-import base64
 import re
 import shlex
 import socket
@@ -22,19 +21,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
 
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
-from harness.config import SEGMENT_TIMEOUT_S
+from contract.credentials import basic_authorization, bearer_authorization
+from contract.delivery import SEGMENT_HEADERS, SEGMENT_TIMEOUT_S, settings_header
+from contract.endpoints import SEGMENT_PATH, address_of
+from contract.read_api import contact_url, timeline_url
 from harness.errors import TargetUnreachable
 from scenarios.model import Auth, Request
 
 __all__ = [
     "LOST_AFTER",
-    "SEGMENT_HEADERS",
     "WRONG_KEY",
     "Destination",
     "Exchange",
@@ -45,13 +45,6 @@ __all__ = [
     "reference_destination",
 ]
 
-#: The headers Segment sends with every event to a partner destination (CONTRACT A.1), apart
-#: from Authorization, Content-Type and X-Segment-Settings, which depend on the call.
-SEGMENT_HEADERS: dict[str, str] = {
-    "User-Agent": "Segment.io/1.0",
-    "Accept": "*/*",
-    "Cache-Control": "no-cache",
-}
 #: The key sent by requests whose auth is "wrong" (or `WRONG_KEY + "-2"` if it is the real one).
 WRONG_KEY = "not-the-api-key"
 #: How much longer than the latency budget the harness waits for an answer before giving up (at
@@ -70,11 +63,10 @@ def authorization_for(auth: Auth, api_key: str) -> str | None:
     if auth == "none":
         return None
     if auth == "bearer":
-        return f"Bearer {api_key}"
+        return bearer_authorization(api_key)
     if auth == "wrong-bearer":
-        return f"Bearer {_wrong_key(api_key)}"
-    key = api_key if auth == "basic" else _wrong_key(api_key)
-    return "Basic " + base64.b64encode(f"{key}:".encode()).decode("ascii")
+        return bearer_authorization(_wrong_key(api_key))
+    return basic_authorization(api_key if auth == "basic" else _wrong_key(api_key))
 
 
 def _wrong_key(api_key: str) -> str:
@@ -200,7 +192,7 @@ class Destination:
         self.endpoint = endpoint
         self.timeout = timeout
         self._api_key = api_key
-        self._settings_header = base64.b64encode(orjson.dumps(settings or {})).decode("ascii")
+        self._settings_header = settings_header(settings)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
@@ -223,10 +215,8 @@ class Destination:
 
     def connect(self) -> None:
         """Raise `TargetUnreachable` unless a TCP connection to the endpoint's host succeeds."""
-        parts = urlsplit(self.endpoint)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            with socket.create_connection((parts.hostname, port), timeout=self.timeout):
+            with socket.create_connection(address_of(self.endpoint), timeout=self.timeout):
                 pass
         except OSError as error:
             reason = error.strerror or str(error) or type(error).__name__
@@ -384,12 +374,12 @@ class ReadBack:
 
     def timeline(self, email: str, until: Callable[[Exchange], bool]) -> Exchange:
         """The contact's timeline, polled until `until` holds or the deadline passes."""
-        url = f"{self.base}/contacts/{quote(email, safe='@')}/timeline"
+        url = timeline_url(self.base, email)
         return poll(lambda: self._destination.get(url), until, self.wait)
 
     def contact(self, email: str, until: Callable[[Exchange], bool]) -> Exchange:
         """The contact's user properties, polled until `until` holds or the deadline passes."""
-        url = f"{self.base}/contacts/{quote(email, safe='@')}"
+        url = contact_url(self.base, email)
         return poll(lambda: self._destination.get(url), until, self.wait)
 
 
@@ -405,6 +395,6 @@ def reference_destination(api_key: str) -> Iterator[str]:
         store = Store(Path(directory) / "nat.db")
         try:
             with running_server(create_app(store, api_key)) as base_url:
-                yield base_url + "/segment"
+                yield base_url + SEGMENT_PATH
         finally:
             store.close()

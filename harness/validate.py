@@ -50,15 +50,8 @@ from typing import Any, Literal, NamedTuple, get_args
 import jsonschema_rs
 import orjson
 
-from reference_impl.rules import (
-    EMAIL_PLACES,
-    MAX_BODY_BYTES,
-    Accepted,
-    Issue,
-    Rejected,
-    evaluate,
-    parse_body,
-)
+from contract.limits import MAX_BODY_BYTES
+from reference_impl.rules import EMAIL_PLACES, Accepted, Issue, Rejected, evaluate, parse_body
 from schemas import ACCEPTED, SCHEMA_NAMES, load_schema
 
 __all__ = [

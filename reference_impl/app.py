@@ -22,6 +22,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from contract.endpoints import SEGMENT_PATH
+from contract.limits import MAX_BODY_BYTES
+from contract.read_api import CONTACT_PATH, HEALTH_PATH, RESET_PATH, STATS_PATH, TIMELINE_PATH
 from reference_impl import http_core, rules
 from reference_impl.access_log import AccessLog
 from reference_impl.http_io import (
@@ -66,6 +69,11 @@ class Faults:
         return self.fail_rate > 0 or self.slow_rate > 0
 
 
+def _any_email(template: str) -> str:
+    """A read API path as a starlette route whose `{email}` takes any text, slashes too."""
+    return template.replace("{email}", "{email:path}")
+
+
 def _respond(answer: http_core.Answer) -> JSONResponse:
     return JSONResponse(answer.body, answer.status)
 
@@ -74,7 +82,7 @@ async def _read_body(request: Request, timeout: float) -> bytes | JSONResponse:
     """The body, read only as far as the size limit (a larger one is answered 413 unread) and
     for at most `timeout` seconds (a slower one is answered 408)."""
     try:
-        return await read_limited_body(request, rules.MAX_BODY_BYTES, timeout=timeout)
+        return await read_limited_body(request, MAX_BODY_BYTES, timeout=timeout)
     except BodyTooLarge as too_large:
         return _respond(http_core.error_answer(413, *rules.body_too_large(too_large.size).errors))
     except BodyTooSlow:
@@ -219,9 +227,9 @@ def create_app(
             issue = Issue(
                 "path",
                 "not_found",
-                f"No route {request.url.path}: Segment posts to /segment; "
-                "the read API is /contacts/{email}, /contacts/{email}/timeline, /stats, /reset; "
-                "/health needs no key",
+                f"No route {request.url.path}: Segment posts to {SEGMENT_PATH}; "
+                f"the read API is {CONTACT_PATH}, {TIMELINE_PATH}, {STATS_PATH}, {RESET_PATH}; "
+                f"{HEALTH_PATH} needs no key",
             )
         else:
             issue = Issue("request", "http_error", str(exc.detail))
@@ -239,12 +247,12 @@ def create_app(
         )
 
     routes = [
-        Route("/segment", segment, methods=["POST"]),
-        Route("/contacts/{email:path}/timeline", _read_api(timeline), methods=["GET"]),
-        Route("/contacts/{email:path}", _read_api(contact), methods=["GET"]),
-        Route("/health", health, methods=["GET"]),
-        Route("/stats", _read_api(stats), methods=["GET"]),
-        Route("/reset", _read_api(reset), methods=["POST"]),
+        Route(SEGMENT_PATH, segment, methods=["POST"]),
+        Route(_any_email(TIMELINE_PATH), _read_api(timeline), methods=["GET"]),
+        Route(_any_email(CONTACT_PATH), _read_api(contact), methods=["GET"]),
+        Route(HEALTH_PATH, health, methods=["GET"]),
+        Route(STATS_PATH, _read_api(stats), methods=["GET"]),
+        Route(RESET_PATH, _read_api(reset), methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         *ui_routes(store, api_key),
     ]

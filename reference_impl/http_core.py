@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any
 
+from contract.credentials import read_credentials
+from contract.limits import MAX_BODY_BYTES
 from reference_impl import rules
-from reference_impl.credentials import read_credentials
 from reference_impl.rules import Issue, Rejected
 from reference_impl.store import Store
 
@@ -96,7 +97,7 @@ def judge_segment(
     """The verdict on an authorised `POST /segment` body, before anything is stored: the
     accepted event, or the error answer (413 first, as a streaming reader sees it, then 415/400
     and the rules' rejections)."""
-    if len(body) > rules.MAX_BODY_BYTES:
+    if len(body) > MAX_BODY_BYTES:
         return _rejection(rules.body_too_large(len(body)))
     payload = rules.parse_body(body, content_type)
     if isinstance(payload, Rejected):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.endpoints import SEGMENT_PATH
+from contract.limits import MAX_BODY_BYTES
+from contract.read_api import CONTACT_PATH, HEALTH_PATH, RESET_PATH, STATS_PATH, TIMELINE_PATH
 from reference_impl.http_io import BODY_TIMEOUT_S
 from reference_impl.protocol import ConnectionLimits
-from reference_impl.rules import MAX_BODY_BYTES
 from schemas import SCHEMA_NAMES, load_schema
 
 __all__ = ["bundled_schemas", "openapi_document"]
@@ -129,7 +131,7 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "paths": {
-            "/segment": {
+            SEGMENT_PATH: {
                 "post": {
                     **_operation(
                         "Receive one Segment message",
@@ -145,7 +147,9 @@ def openapi_document() -> dict[str, Any]:
                             "408": _error(
                                 f"Body not complete within {BODY_TIMEOUT_S:g} s of its headers"
                             ),
-                            "413": _error(f"Body over 64 KB ({MAX_BODY_BYTES:,} bytes)"),
+                            "413": _error(
+                                f"Body over {MAX_BODY_BYTES // 1024} KB ({MAX_BODY_BYTES:,} bytes)"
+                            ),
                             "415": _error("Declared content type is not JSON"),
                             "501": _error("Not an identify call"),
                         },
@@ -156,31 +160,31 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "/contacts/{email}": {
+            CONTACT_PATH: {
                 "get": _contact_route(
                     "A contact and its user properties",
                     _json(_ref("nat-contact.contact"), "The contact"),
                 )
             },
-            "/contacts/{email}/timeline": {
+            TIMELINE_PATH: {
                 "get": _contact_route(
                     "A contact's timeline entries, oldest day first",
                     _json(_ref("nat-contact.timeline"), "The timeline"),
                 )
             },
-            "/stats": {
+            STATS_PATH: {
                 "get": _operation(
                     "How many contacts, timeline entries and messageIds the store holds",
                     _json(_ref("nat-contact.stats"), "The counts"),
                 )
             },
-            "/reset": {
+            RESET_PATH: {
                 "post": _operation(
                     "Forget every contact, entry and messageId",
                     _json(_ref("nat-contact.reset"), "Reset"),
                 )
             },
-            "/health": {
+            HEALTH_PATH: {
                 "get": _operation(
                     "Liveness: no key, the same answer for anyone, no data",
                     _json(_ref("nat-contact.health"), "Up"),

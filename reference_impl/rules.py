@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
+from contract.limits import (
+    MAX_BODY_BYTES,
+    MAX_MESSAGE_ID_LENGTH,
+    MAX_NESTING_DEPTH,
+)
+from contract.timestamps import parse_rfc3339
 from schemas import ACCEPTED, load_schema
 
 __all__ = [
     "DESCRIPTION_SOURCES",
     "EMAIL_PLACES",
-    "MAX_BODY_BYTES",
-    "MAX_MESSAGE_ID_LENGTH",
-    "MAX_NESTING_DEPTH",
-    "SEGMENT_MAX_EVENT_BYTES",
     "STANDARD_DESCRIPTION",
     "Accepted",
     "Issue",
@@ -35,16 +37,6 @@ __all__ = [
     "parse_timestamp",
 ]
 
-#: The largest body the destination takes (CONTRACT B.5); a larger one is refused unparsed (413).
-#: Twice Segment's per-event limit: Segment adds fields to an event before it delivers it.
-MAX_BODY_BYTES = 64 * 1024
-#: The largest event Segment's tracking API takes from a client library (CONTRACT A.7).
-SEGMENT_MAX_EVENT_BYTES = 32 * 1024
-#: Segment's limit on `messageId`.
-MAX_MESSAGE_ID_LENGTH = 100
-#: The deepest nesting of objects and arrays a body may have, the body itself counting as one:
-#: what the JSON serializer takes, so every accepted value can be stored and sent on again.
-MAX_NESTING_DEPTH = 254
 #: The timeline description when the call carries no usable url or event.
 STANDARD_DESCRIPTION = "Identified via Segment"
 #: Where the email is looked for, in order; the first one present (not null) is the contact's.
@@ -284,30 +276,9 @@ def _email_problem(value: Any) -> str | None:
 
 
 def parse_timestamp(value: str) -> datetime | None:
-    """The UTC instant of an RFC 3339 date-time with a zone, or None when it is not one."""
-    if "\n" in value or not _TIMESTAMP_RE.match(value):
-        return None
-    # The pattern fixed the layout: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM).
-    zone_at = len(value) - 1 if value[-1] in "Zz" else len(value) - 6
-    offset = timedelta(0)
-    if zone_at == len(value) - 6:
-        offset = timedelta(hours=int(value[-5:-3]), minutes=int(value[-2:]))
-        offset = -offset if value[zone_at] == "-" else offset
-    fraction = value[20:zone_at]
-    try:
-        moment = datetime(
-            int(value[0:4]),
-            int(value[5:7]),
-            int(value[8:10]),
-            int(value[11:13]),
-            int(value[14:16]),
-            int(value[17:19]),
-            int(fraction[:6].ljust(6, "0")) if fraction else 0,
-            tzinfo=UTC if not offset else timezone(offset),
-        )
-    except ValueError:
-        return None
-    return moment if not offset else moment.astimezone(UTC)
+    """The UTC instant of an RFC 3339 date-time with a zone in the schema's layout (years
+    1000-2999, at most nine fraction digits), or None when it is not one."""
+    return parse_rfc3339(value, _TIMESTAMP_RE)
 
 
 def _check_timestamp(value: Any, errors: list[Issue]) -> datetime | None:

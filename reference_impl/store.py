@@ -13,12 +13,12 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
 
+from contract.timestamps import format_precise_time
 from reference_impl.rules import Accepted
 
 __all__ = ["MAX_WAL_BYTES", "Receipt", "Store"]
@@ -111,11 +111,6 @@ def _containing(text: str) -> str:
     """A LIKE pattern (escape character `\\`) for values that contain `text` as it is."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def _instant(moment: datetime) -> str:
-    """A UTC instant as fixed-width text, so string order is time order."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 class _Checkpointer:
@@ -245,7 +240,7 @@ class Store:
                 if first is not None:
                     receipts.append(_replayed(first))
                     continue
-                occurred_at = _instant(event.occurred_at)
+                occurred_at = format_precise_time(event.occurred_at)
                 receipt = self._add_entry(db, event, occurred_at, added)
                 if receipt.outcome == "deduplicated":
                     folded.append(

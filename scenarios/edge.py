@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from reference_impl.rules import MAX_BODY_BYTES, MAX_MESSAGE_ID_LENGTH, SEGMENT_MAX_EVENT_BYTES
+from contract.limits import MAX_BODY_BYTES, MAX_MESSAGE_ID_LENGTH, SEGMENT_MAX_EVENT_BYTES
 from scenarios.malformed import valid_payload
 from scenarios.model import Request
 from scenarios.sampler import DAY_MS, Sampler
@@ -283,7 +283,7 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     Variant(
         "edge/huge-traits-under-limit",
-        "300 traits in a body just under 64 KB: accepted",
+        f"300 traits in a body just under {MAX_BODY_BYTES // 1024} KB: accepted",
         huge_traits,
         stampable=False,
     ),

@@ -6,6 +6,7 @@ import base64
 import hashlib
 from typing import Any
 
+from contract.engage import ComputationClass, engage_identify
 from scenarios.model import Request
 from scenarios.sampler import Sampler
 from scenarios.variant import Variant
@@ -51,38 +52,32 @@ def engage_payload(
     sampler: Sampler,
     *,
     email: str | None,
-    computation_class: str,
+    computation_class: ComputationClass,
     key: str,
     value: Any,
     moment: int,
     space_id: str,
 ) -> dict[str, Any]:
-    """An Engage identify for one audience or computed trait (`email` None: not known)."""
-    traits: dict[str, Any] = {key: value}
-    if email is not None:
-        traits["email"] = email
+    """An Engage identify for one audience or computed trait (`email` None: not known), with
+    drawn ids and the times Segment stamps at `moment`."""
     prefix = "aud" if computation_class == "audience" else "tra"
     # The same audience or trait of a space keeps its id from one sync to the next.
     digest = hashlib.blake2b(f"{space_id}/{key}".encode(), digest_size=21).digest()
     computation_id = base64.b64encode(digest, altchars=b"Qz").decode()[:27]
-    return {
-        "context": {
-            "library": {"name": "unknown", "version": "unknown"},
-            "personas": {
-                "computation_class": computation_class,
-                "computation_id": f"{prefix}_{computation_id}",
-                "computation_key": key,
-                "namespace": f"spa_{space_id}",
-                "space_id": space_id,
-            },
-        },
-        "integrations": {"All": False, "Nat": True},
-        "messageId": f"personas_{sampler.base62(27)}",
-        **sampler.segment_times(moment, skew=False),
-        "traits": traits,
-        "type": "identify",
-        "userId": sampler.user_id(),
-    }
+    message_id = f"personas_{sampler.base62(27)}"
+    times = sampler.segment_times(moment, skew=False)
+    call = engage_identify(
+        computation_class=computation_class,
+        computation_id=f"{prefix}_{computation_id}",
+        key=key,
+        value=value,
+        email=email,
+        namespace=f"spa_{space_id}",
+        space_id=space_id,
+        message_id=message_id,
+        user_id=sampler.user_id(),
+    )
+    return {**call, **times}
 
 
 def _audience(sampler: Sampler, *, entered: bool, email: bool = True) -> Request:

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from reference_impl.rules import MAX_BODY_BYTES, MAX_MESSAGE_ID_LENGTH
+from contract.limits import MAX_BODY_BYTES, MAX_MESSAGE_ID_LENGTH
 from scenarios.model import Request
 from scenarios.sampler import Person, Sampler
 from scenarios.sizing import pad_to

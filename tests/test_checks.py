@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
+from contract.retry import segment_retries
 from harness.checks import (
     FAMILIES,
     Check,
@@ -24,7 +25,6 @@ from harness.checks import (
     check,
     default_registry,
 )
-from harness.checks.base import segment_retries
 from harness.clauses import CLAUSES
 from harness.target import Exchange, Sent
 from scenarios.expect import expect_for, expect_sequence

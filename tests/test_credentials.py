@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference_impl.credentials import Credentials, read_credentials
+from contract.credentials import Credentials, read_credentials
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ import orjson
 import pytest
 import requests
 
-from reference_impl import MAX_BODY_BYTES, Accepted, Store, create_app, running_server
+from contract.limits import MAX_BODY_BYTES
+from reference_impl import Accepted, Store, create_app, running_server
 from reference_impl.http_core import (
     Answer,
     authorize,

@@ -15,7 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from harness.segment import Destination, Simulator, SimulatorConfig, running_simulator
+from harness.segment import (
+    DeliveryEndpoint,
+    SegmentSimulator,
+    SegmentSimulatorConfig,
+    running_simulator,
+)
 from reference_impl import Store, create_app, running_server
 from reference_impl.ui import CONTACTS_PER_PAGE
 from tests.browser import Tab, open_tab
@@ -207,7 +212,9 @@ def fails_once() -> Iterator[str]:
 @pytest.fixture
 def delivered(fails_once: str) -> Iterator[str]:
     """A simulator that delivered two identifies (each retried once) and filtered a track."""
-    simulator = Simulator(SimulatorConfig(Destination.at(fails_once, API_KEY), concurrency=2))
+    simulator = SegmentSimulator(
+        SegmentSimulatorConfig(DeliveryEndpoint.at(fails_once, API_KEY), concurrency=2)
+    )
     with running_simulator(simulator) as url:
         events = [
             {"type": "identify", "userId": "u1", "messageId": "view-1", "traits": {"plan": "a"}},

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+import harness.nat_simulator
 import harness.runner
-import harness.simulator
 import scenarios
 from reference_impl import Store, create_app, running_server
 from tests.broken_destinations import Defect, broken_destination
@@ -27,7 +27,7 @@ from tests.test_preflight import HangsAfter
 # them already loaded instead of importing (and building the schemas and pools) again each run.
 # (hypothesis's pytest plugin imports all of hypothesis at the end of every run.) The plugin itself
 # is not preloaded: `-p` would warn that an already imported module cannot be assert-rewritten.
-_PRELOADED = (harness.runner, harness.simulator, hypothesis, scenarios)
+_PRELOADED = (harness.runner, harness.nat_simulator, hypothesis, scenarios)
 
 pytest_plugins = ["pytester"]
 

@@ -11,15 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference_impl.rules import (
-    MAX_BODY_BYTES,
-    MAX_NESTING_DEPTH,
-    STANDARD_DESCRIPTION,
-    Accepted,
-    Rejected,
-    evaluate,
-    parse_body,
-)
+from contract.limits import MAX_BODY_BYTES, MAX_NESTING_DEPTH
+from reference_impl.rules import STANDARD_DESCRIPTION, Accepted, Rejected, evaluate, parse_body
 from tests.helpers import TIMESTAMP, identify
 
 TS = TIMESTAMP

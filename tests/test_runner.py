@@ -21,8 +21,10 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from contract.endpoints import endpoint_of, read_api_base_of
+from contract.limits import MAX_BODY_BYTES
 from harness.checks import default_registry
-from harness.config import RunConfig, endpoint_of, read_api_base_of
+from harness.config import RunConfig
 from harness.errors import TargetUnreachable, UsageError
 from harness.runner import (
     CheckResult,
@@ -35,7 +37,7 @@ from harness.runner import (
     verdict_of,
 )
 from harness.target import Destination, poll
-from reference_impl import MAX_BODY_BYTES, Store, create_app, running_server
+from reference_impl import Store, create_app, running_server
 from scenarios.expect import expect_for, expect_sequence
 from scenarios.model import Request, Scenario, Sequence
 from schemas import ACCEPTED, load_schema

@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from reference_impl.rules import MAX_BODY_BYTES, SEGMENT_MAX_EVENT_BYTES, STANDARD_DESCRIPTION
+from contract.limits import MAX_BODY_BYTES, SEGMENT_MAX_EVENT_BYTES
+from reference_impl.rules import STANDARD_DESCRIPTION
 from scenarios import Scenario, catalogue, generate, sequences
 from scenarios.sampler import seed_tag
 from tests.golden.make_golden import golden_answer

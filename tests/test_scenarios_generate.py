@@ -14,7 +14,7 @@ import pytest
 
 from harness.errors import UsageError
 from scenarios import DEFAULT_MIX, FAMILIES, Scenario, expect_for, generate, parse_mix
-from scenarios.generate import TEMPLATES_PER_VARIANT
+from scenarios.bulk import TEMPLATES_PER_VARIANT
 
 EVERY_FAMILY = dict.fromkeys(FAMILIES, 1)
 

@@ -8,9 +8,9 @@ import warnings
 import pytest
 
 from scenarios import FAMILIES, generate
+from scenarios.bulk import TEMPLATES_PER_VARIANT
 from scenarios.expect import ExpectShape, expect_for
 from scenarios.families import VARIANTS
-from scenarios.generate import TEMPLATES_PER_VARIANT
 from scenarios.model import Request
 from scenarios.pools import make_pools
 from scenarios.sampler import Sampler

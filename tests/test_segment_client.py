@@ -10,7 +10,12 @@ import pytest
 from segment.analytics import Client
 from segment.analytics.request import APIError
 
-from harness.segment import Destination, Simulator, SimulatorConfig, running_simulator
+from harness.segment import (
+    DeliveryEndpoint,
+    SegmentSimulator,
+    SegmentSimulatorConfig,
+    running_simulator,
+)
 from reference_impl import Store, create_app, running_server
 from tests.conftest import API_KEY
 
@@ -18,17 +23,17 @@ WRITE_KEY = "python-write-key"
 
 
 @pytest.fixture
-def simulator(store: Store) -> Iterator[Simulator]:
+def simulator(store: Store) -> Iterator[SegmentSimulator]:
     with running_server(create_app(store, API_KEY)) as destination_url:
-        yield Simulator(
-            SimulatorConfig(
-                Destination.at(destination_url, API_KEY), write_key=WRITE_KEY, concurrency=4
+        yield SegmentSimulator(
+            SegmentSimulatorConfig(
+                DeliveryEndpoint.at(destination_url, API_KEY), write_key=WRITE_KEY, concurrency=4
             )
         )
 
 
 @pytest.fixture
-def tracking_api(simulator: Simulator) -> Iterator[str]:
+def tracking_api(simulator: SegmentSimulator) -> Iterator[str]:
     with running_simulator(simulator) as url:
         yield url
 
@@ -40,7 +45,7 @@ def client_errors() -> tuple[list[Any], Any]:
 
 @pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
 def test_sync_client_identify_reaches_the_timeline_and_track_is_filtered(
-    tracking_api: str, simulator: Simulator, store: Store, gzip: bool
+    tracking_api: str, simulator: SegmentSimulator, store: Store, gzip: bool
 ) -> None:
     errors, on_error = client_errors()
     client = Client(WRITE_KEY, host=tracking_api, sync_mode=True, gzip=gzip, on_error=on_error)
@@ -69,7 +74,7 @@ def test_sync_client_identify_reaches_the_timeline_and_track_is_filtered(
 
 
 def test_batching_gzip_client_delivers_every_identify(
-    tracking_api: str, simulator: Simulator, store: Store
+    tracking_api: str, simulator: SegmentSimulator, store: Store
 ) -> None:
     errors, on_error = client_errors()
     client = Client(

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from contract.timestamps import format_segment_time
 from harness.errors import UsageError
-from harness.segment.clock import Agenda, VirtualClock, format_instant, parse_time_scale
+from harness.segment.clock import Agenda, VirtualClock, parse_time_scale
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -74,7 +75,7 @@ def test_instant_clock_runs_at_real_speed_and_jumps_forward_only() -> None:
 
 def test_format_instant_is_segment_style_utc_with_milliseconds() -> None:
     moment = datetime.fromisoformat("2024-05-01T12:00:00.123456+02:00")
-    assert format_instant(moment) == "2024-05-01T10:00:00.123Z"
+    assert format_segment_time(moment) == "2024-05-01T10:00:00.123Z"
 
 
 def test_instant_agenda_jumps_to_the_earliest_due_job_when_idle() -> None:

@@ -23,12 +23,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from contract.retry import RETRY_WINDOW_S
 from harness.segment import (
-    FOUR_HOURS,
+    DeliveryEndpoint,
     DeliveryFaults,
-    Destination,
-    Simulator,
-    SimulatorConfig,
+    SegmentSimulator,
+    SegmentSimulatorConfig,
     running_simulator,
 )
 from reference_impl import Faults, Store, create_app, running_server
@@ -79,22 +79,24 @@ def stub_destination(answer: Callable[[int, dict[str, Any]], Reply]) -> Iterator
         yield stub
 
 
-def simulator_for(url: str, *, timeout: float = 5.0, **config: Any) -> Simulator:
+def simulator_for(url: str, *, timeout: float = 5.0, **config: Any) -> SegmentSimulator:
     config.setdefault("concurrency", 4)
-    return Simulator(SimulatorConfig(Destination.at(url, API_KEY, timeout=timeout), **config))
+    return SegmentSimulator(
+        SegmentSimulatorConfig(DeliveryEndpoint.at(url, API_KEY, timeout=timeout), **config)
+    )
 
 
 identify = segment_identify
 
 
-def deliver(simulator: Simulator, events: list[dict[str, Any]], timeout: float = 30) -> None:
+def deliver(simulator: SegmentSimulator, events: list[dict[str, Any]], timeout: float = 30) -> None:
     """Run the events through the simulator until every delivery has ended."""
     with simulator:
         simulator.accept(events)
         assert simulator.wait_until_idle(timeout), "deliveries did not end in time"
 
 
-def statuses(simulator: Simulator, message_id: str) -> list[str]:
+def statuses(simulator: SegmentSimulator, message_id: str) -> list[str]:
     return [entry.status for entry in simulator.journal.query(message_id=message_id)]
 
 
@@ -168,7 +170,7 @@ def test_retries_give_up_after_four_hours_of_virtual_time() -> None:
     assert len(stub.received) == len(retried) + 1 == dropped.attempt
     first = datetime.fromisoformat(retried[0].at)
     last = datetime.fromisoformat(dropped.at)
-    assert timedelta(hours=1) < last - first <= timedelta(seconds=FOUR_HOURS)
+    assert timedelta(hours=1) < last - first <= timedelta(seconds=RETRY_WINDOW_S)
 
 
 def test_connection_refused_is_retried_then_dropped() -> None:

@@ -19,9 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from typer.testing import CliRunner
 
+from contract.delivery import delivery_headers
+from contract.timestamps import format_segment_time
 from harness.cli import app
 from harness.errors import UsageError
-from harness.segment import Destination, format_instant, segment_headers
+from harness.segment import DeliveryEndpoint
 from harness.segment.engage import (
     EngageConfig,
     EngageSimulation,
@@ -147,7 +149,7 @@ def test_after_syncs_the_destination_properties_equal_the_audience(
 ) -> None:
     url, store = reference
     engage = simulation()
-    summary = run_engage(engage, Destination.at(url, API_KEY), concurrency=8)
+    summary = run_engage(engage, DeliveryEndpoint.at(url, API_KEY), concurrency=8)
     assert summary.check is not None and summary.check.ok, summary.check
     assert summary.check.checked == 200
     assert summary.initial_members + summary.entered - summary.exited == summary.members
@@ -190,7 +192,7 @@ def drops_false_updates() -> Starlette:
 def test_check_fails_on_a_destination_that_drops_false_updates() -> None:
     engage = simulation()
     with running_server(drops_false_updates()) as url:
-        summary = run_engage(engage, Destination.at(url, API_KEY), concurrency=8)
+        summary = run_engage(engage, DeliveryEndpoint.at(url, API_KEY), concurrency=8)
     assert summary.check is not None and not summary.check.ok
     mismatches = summary.check.mismatches
     assert len(mismatches) == len({m.email for m in mismatches}), "one mismatch per exited profile"
@@ -209,7 +211,7 @@ def test_check_fails_on_a_destination_that_drops_false_updates() -> None:
 def test_check_reports_a_never_member_marked_as_member(reference: tuple[str, Store]) -> None:
     url, _ = reference
     engage = simulation(computed_traits=False)
-    run_engage(engage, Destination.at(url, API_KEY), concurrency=8, check=False)
+    run_engage(engage, DeliveryEndpoint.at(url, API_KEY), concurrency=8, check=False)
     outsider = next(
         profile
         for number, profile in enumerate(engage.profiles)
@@ -223,7 +225,7 @@ def test_check_reports_a_never_member_marked_as_member(reference: tuple[str, Sto
     statuses = []
     for _ in range(20):  # the reference destination fails 20% of requests on purpose
         answer = requests.post(
-            f"{url}/segment", data=orjson.dumps(stray), headers=segment_headers(API_KEY), timeout=5
+            f"{url}/segment", data=orjson.dumps(stray), headers=delivery_headers(API_KEY), timeout=5
         )
         statuses.append(answer.status_code)
         if answer.status_code == 200:
@@ -252,8 +254,8 @@ def test_engage_calls_are_received_at_their_simulated_sync_time() -> None:
     syncs = list(simulation(days=1.0, population=30).syncs())
     received: list[dict[str, Any]] = []
     with running_server(recording_destination(received)) as url:
-        run_engage(engage, Destination.at(url, API_KEY), concurrency=2, check=False)
-    sync_at = {format_instant(sync.at): index for index, sync in enumerate(syncs)}
+        run_engage(engage, DeliveryEndpoint.at(url, API_KEY), concurrency=2, check=False)
+    sync_at = {format_segment_time(sync.at): index for index, sync in enumerate(syncs)}
     assert len(received) == sum(len(sync.calls) for sync in syncs) > 0
     ends = [sync.at for sync in syncs[1:]] + [START + timedelta(days=2)]
     for message in received:

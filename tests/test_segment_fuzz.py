@@ -18,7 +18,12 @@ import httptools
 import orjson
 import pytest
 
-from harness.segment import Destination, Simulator, SimulatorConfig, create_ingest_app
+from harness.segment import (
+    DeliveryEndpoint,
+    SegmentSimulator,
+    SegmentSimulatorConfig,
+    create_ingest_app,
+)
 from reference_impl import running_server
 
 SEED = 20261201
@@ -297,11 +302,13 @@ def events_taken(request: FuzzRequest) -> int:
 
 
 @pytest.fixture
-def tracking_api() -> Iterator[tuple[tuple[str, int], Simulator]]:
+def tracking_api() -> Iterator[tuple[tuple[str, int], SegmentSimulator]]:
     """The tracking API with a write key, in front of a simulator that never delivers (its
     outbox keeps everything, so the test can count)."""
-    simulator = Simulator(
-        SimulatorConfig(Destination.at("http://127.0.0.1:9/segment", "k"), write_key=WRITE_KEY)
+    simulator = SegmentSimulator(
+        SegmentSimulatorConfig(
+            DeliveryEndpoint.at("http://127.0.0.1:9/segment", "k"), write_key=WRITE_KEY
+        )
     )
     try:
         with running_server(create_ingest_app(simulator)) as url:
@@ -312,7 +319,7 @@ def tracking_api() -> Iterator[tuple[tuple[str, int], Simulator]]:
 
 
 def test_fuzzed_requests_get_no_5xx_keep_their_connection_and_lose_no_event(
-    tracking_api: tuple[tuple[str, int], Simulator],
+    tracking_api: tuple[tuple[str, int], SegmentSimulator],
 ) -> None:
     address, simulator = tracking_api
     sent: dict[int, FuzzRequest] = {}

@@ -12,7 +12,12 @@ import orjson
 import pytest
 import requests
 
-from harness.segment import Destination, Simulator, SimulatorConfig, running_simulator
+from harness.segment import (
+    DeliveryEndpoint,
+    SegmentSimulator,
+    SegmentSimulatorConfig,
+    running_simulator,
+)
 from reference_impl import Store, create_app, running_server
 from tests.conftest import API_KEY, basic_auth
 from tests.helpers import segment_identify
@@ -36,19 +41,21 @@ def destination_url(store: Store) -> Iterator[str]:
         yield url
 
 
-def make_simulator(destination_url: str, **config: Any) -> Simulator:
-    return Simulator(
-        SimulatorConfig(Destination.at(destination_url, API_KEY), concurrency=4, **config)
+def make_simulator(destination_url: str, **config: Any) -> SegmentSimulator:
+    return SegmentSimulator(
+        SegmentSimulatorConfig(
+            DeliveryEndpoint.at(destination_url, API_KEY), concurrency=4, **config
+        )
     )
 
 
 @pytest.fixture
-def simulator(destination_url: str) -> Simulator:
+def simulator(destination_url: str) -> SegmentSimulator:
     return make_simulator(destination_url)
 
 
 @pytest.fixture
-def tracking_api(simulator: Simulator) -> Iterator[str]:
+def tracking_api(simulator: SegmentSimulator) -> Iterator[str]:
     with running_simulator(simulator) as url:
         yield url
 
@@ -70,7 +77,7 @@ def journal(url: str, **query: str) -> list[dict[str, Any]]:
 
 
 def test_identify_reaches_the_destination(
-    tracking_api: str, simulator: Simulator, store: Store
+    tracking_api: str, simulator: SegmentSimulator, store: Store
 ) -> None:
     answer = requests.post(
         f"{tracking_api}/v1/identify", json=identify("one"), auth=(WRITE_KEY, ""), timeout=5
@@ -86,7 +93,7 @@ def test_identify_reaches_the_destination(
 
 
 def test_track_is_acknowledged_but_filtered(
-    tracking_api: str, simulator: Simulator, store: Store
+    tracking_api: str, simulator: SegmentSimulator, store: Store
 ) -> None:
     event = {
         "userId": "u1",
@@ -106,7 +113,9 @@ def test_track_is_acknowledged_but_filtered(
     assert store.contact("tracked@example.com") is None
 
 
-def test_gzip_batch_is_accepted(tracking_api: str, simulator: Simulator, store: Store) -> None:
+def test_gzip_batch_is_accepted(
+    tracking_api: str, simulator: SegmentSimulator, store: Store
+) -> None:
     body = gzip.compress(
         orjson.dumps({"batch": [identify(f"gz{n}") for n in range(5)], "writeKey": WRITE_KEY})
     )
@@ -228,7 +237,9 @@ def test_any_write_key_passes_when_none_is_configured(tracking_api: str) -> None
     assert answer.status_code == 200
 
 
-def test_journal_route_filters_and_validates(tracking_api: str, simulator: Simulator) -> None:
+def test_journal_route_filters_and_validates(
+    tracking_api: str, simulator: SegmentSimulator
+) -> None:
     before = simulator.journal.counts()
     events = [identify(f"j{n}") for n in range(3)] + [{"type": "page", "anonymousId": "a"}]
     requests.post(f"{tracking_api}/v1/batch", json={"batch": events}, timeout=5)
@@ -256,7 +267,7 @@ def test_unknown_route_and_method_get_json_errors(tracking_api: str) -> None:
 
 
 def test_reference_read_api_sees_delivered_traits(
-    tracking_api: str, simulator: Simulator, destination_url: str
+    tracking_api: str, simulator: SegmentSimulator, destination_url: str
 ) -> None:
     event = identify("pro", traits={"email": "person-pro@example.com", "plan": "pro"})
     requests.post(f"{tracking_api}/v1/identify", json=event, timeout=5)
@@ -289,7 +300,7 @@ def nested(depth: int) -> Any:
     ids=["before-year-one-in-utc", "after-year-9999-in-utc", "correction-under", "correction-over"],
 )
 def test_out_of_range_times_are_acknowledged_and_delivered(
-    tracking_api: str, simulator: Simulator, store: Store, fields: dict[str, Any]
+    tracking_api: str, simulator: SegmentSimulator, store: Store, fields: dict[str, Any]
 ) -> None:
     """Segment takes an event whatever its times; one it cannot correct keeps its receipt time."""
     event = identify("old", **fields)
@@ -302,7 +313,7 @@ def test_out_of_range_times_are_acknowledged_and_delivered(
 
 
 def test_a_batch_with_an_event_nested_too_deep_is_refused_whole_and_its_retry_delivers(
-    tracking_api: str, simulator: Simulator, store: Store
+    tracking_api: str, simulator: SegmentSimulator, store: Store
 ) -> None:
     """Before: the events ahead of the bad one were journaled and remembered but never queued,
     so the client's retry was filtered as a duplicate and they never arrived."""
@@ -335,7 +346,7 @@ def test_a_batch_with_an_event_nested_too_deep_is_refused_whole_and_its_retry_de
     ids=["past-the-serializer", "past-the-parser"],
 )
 def test_a_single_event_nested_too_deep_gets_400_naming_the_field(
-    tracking_api: str, simulator: Simulator, depth: int, code: str, message: str
+    tracking_api: str, simulator: SegmentSimulator, depth: int, code: str, message: str
 ) -> None:
     body = orjson.dumps(identify("deep")).replace(
         b'"traits":{', b'"traits":{"tree":' + b"[" * depth + b"]" * depth + b","
@@ -352,7 +363,7 @@ def test_a_single_event_nested_too_deep_gets_400_naming_the_field(
 
 
 def test_events_nested_just_within_the_limit_are_delivered(
-    tracking_api: str, simulator: Simulator, store: Store
+    tracking_api: str, simulator: SegmentSimulator, store: Store
 ) -> None:
     event = identify("shallow", traits={"email": "person-shallow@example.com", "t": nested(250)})
     answer = requests.post(f"{tracking_api}/v1/identify", json=event, timeout=5)

@@ -15,11 +15,11 @@ import requests
 
 from harness.errors import UsageError
 from harness.segment import (
-    Destination,
+    DeliveryEndpoint,
     Incoming,
     Outbox,
-    Simulator,
-    SimulatorConfig,
+    SegmentSimulator,
+    SegmentSimulatorConfig,
     StorageUnavailable,
     running_simulator,
 )
@@ -42,11 +42,13 @@ def refusing_url() -> Iterator[str]:
         yield f"http://127.0.0.1:{bound.getsockname()[1]}/segment"
 
 
-def simulator(url: str, data: Path, **config: Any) -> Simulator:
+def simulator(url: str, data: Path, **config: Any) -> SegmentSimulator:
     # Time scale 1: a retry waits real seconds, so nothing is settled while a test looks.
     config.setdefault("time_scale", 1.0)
-    return Simulator(
-        SimulatorConfig(Destination.at(url, API_KEY), concurrency=4, data_dir=data, **config)
+    return SegmentSimulator(
+        SegmentSimulatorConfig(
+            DeliveryEndpoint.at(url, API_KEY), concurrency=4, data_dir=data, **config
+        )
     )
 
 

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 import requests
 
+from contract.retry import RETRY_WINDOW_S
+from contract.timestamps import format_segment_time
 from harness.segment import (
-    FOUR_HOURS,
-    Destination,
-    Simulator,
-    SimulatorConfig,
+    DeliveryEndpoint,
+    SegmentSimulator,
+    SegmentSimulatorConfig,
     VirtualClock,
-    format_instant,
     parse_time_scale,
     running_simulator,
 )
@@ -52,10 +52,10 @@ def virtual_clock(scale: str, start: datetime) -> VirtualClock:
     return clock
 
 
-def simulator(url: str, scale: str, wall: TickingWall, **config: Any) -> Simulator:
-    destination = Destination.at(url, API_KEY)
-    return Simulator(
-        SimulatorConfig(destination, concurrency=2, **config),
+def simulator(url: str, scale: str, wall: TickingWall, **config: Any) -> SegmentSimulator:
+    destination = DeliveryEndpoint.at(url, API_KEY)
+    return SegmentSimulator(
+        SegmentSimulatorConfig(destination, concurrency=2, **config),
         clock=virtual_clock(scale, wall.next),
         wall=wall,
     )
@@ -68,8 +68,8 @@ def client_call(number: int, plan: str, original: datetime) -> dict[str, Any]:
         "userId": "user-1",
         "messageId": f"call-{number}",
         "traits": {"email": "pat@example.com", "plan": plan},
-        "originalTimestamp": format_instant(original),
-        "sentAt": format_instant(original + MILLISECOND),
+        "originalTimestamp": format_segment_time(original),
+        "sentAt": format_segment_time(original + MILLISECOND),
     }
 
 
@@ -120,8 +120,10 @@ def test_no_call_moves_across_midnight(scale: str) -> None:
         assert isinstance(verdict, Forward)
         stamped.append(verdict.message)
     sim.close()
-    assert [message["receivedAt"] for message in stamped] == [format_instant(m) for m in received]
-    assert [message["timestamp"] for message in stamped] == [format_instant(m) for m in made]
+    assert [message["receivedAt"] for message in stamped] == [
+        format_segment_time(m) for m in received
+    ]
+    assert [message["timestamp"] for message in stamped] == [format_segment_time(m) for m in made]
     days = [message["timestamp"][:10] for message in stamped]
     assert days == ["2026-12-01"] * 6 + ["2026-12-02"] * 4
 
@@ -138,8 +140,8 @@ def test_retries_span_four_simulated_hours_while_receipt_times_stay_real() -> No
     assert entries[-1].status == "dropped" and entries[-1].reason == "errors.retries_exhausted"
     first_attempt = datetime.fromisoformat(entries[1].at)
     last_attempt = datetime.fromisoformat(entries[-1].at)
-    assert timedelta(hours=1) < last_attempt - first_attempt <= timedelta(seconds=FOUR_HOURS)
+    assert timedelta(hours=1) < last_attempt - first_attempt <= timedelta(seconds=RETRY_WINDOW_S)
     attempts = [body for _, body in stub.received]
     assert len(attempts) == entries[-1].attempt > 2
-    assert {body["receivedAt"] for body in attempts} == {format_instant(BEFORE_MIDNIGHT)}
+    assert {body["receivedAt"] for body in attempts} == {format_segment_time(BEFORE_MIDNIGHT)}
     assert {body["timestamp"][:10] for body in attempts} == {"2026-12-01"}

@@ -12,7 +12,7 @@ import requests
 import responses
 
 from harness.errors import UsageError
-from harness.simulator import DEFAULT_BASE_URL, NatSimulator
+from harness.nat_simulator import DEFAULT_BASE_URL, NatSimulator
 from reference_impl import Store, create_app, running_server
 from tests.conftest import basic_auth
 

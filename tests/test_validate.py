@@ -15,9 +15,10 @@ import pytest
 from hypothesis import given, settings
 from typer.testing import CliRunner, Result
 
+from contract.limits import MAX_BODY_BYTES
 from harness.cli import app
 from harness.validate import FORMAT_SCHEMAS, LineResult, ValidationSummary, validate_lines
-from reference_impl.rules import EMAIL_PLACES, MAX_BODY_BYTES
+from reference_impl.rules import EMAIL_PLACES
 from scenarios import catalogue, generate, sequences
 from schemas import ACCEPTED, load_schema
 from tests.helpers import TIMESTAMP, identify

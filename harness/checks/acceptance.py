@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from contract.retry import segment_fate, segment_retries
 from harness.checks._read import entries_of
 from harness.checks.base import (
     CheckFailed,
@@ -17,8 +18,6 @@ from harness.checks.base import (
     check,
     in_order,
     named_clause,
-    segment_fate,
-    segment_retries,
     steps_of,
     success_needed,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from contract.retry import is_success, segment_fate
 from harness.checks._leeway import unauthenticated
 from harness.checks._read import entries_of
 from harness.checks.base import (
@@ -11,8 +12,6 @@ from harness.checks.base import (
     Observation,
     any_step,
     check,
-    is_success,
-    segment_fate,
 )
 from scenarios.expect import expect_for
 from scenarios.model import Scenario

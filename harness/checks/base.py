@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from contract.retry import is_success
 from harness.clauses import Clause, clause_of_field, require_clause
 from harness.target import Exchange, ReadBack
 from scenarios.model import Scenario, Sequence
@@ -34,10 +35,7 @@ __all__ = [
     "as_expected",
     "check",
     "in_order",
-    "is_success",
     "named_clause",
-    "segment_fate",
-    "segment_retries",
     "steps_of",
     "success_needed",
 ]
@@ -54,28 +52,6 @@ _SHOWN_STEPS = 4
 #: Where a reason sends people when an earlier failure left nothing to judge.
 SEE_ACCEPTED = "accepted_call_is_answered_2xx"
 SEE_LATENCY = "answered_within_segment_timeout"
-
-
-def segment_retries(status: int) -> bool:
-    """Whether Segment retries a message answered with `status` (CONTRACT A.3)."""
-    return status in (408, 423, 429) or (status >= 500 and status != 501)
-
-
-def is_success(status: int | None) -> bool:
-    """A 2xx: Segment counts the message as delivered."""
-    return status is not None and 200 <= status < 300
-
-
-def segment_fate(status: int) -> str:
-    """What Segment does with a message answered with `status`, in words for failure messages."""
-    if is_success(status):
-        return f"Segment counts a {status} as delivered"
-    if segment_retries(status):
-        return (
-            f"Segment retries a message answered {status} with backoff for up to four hours, "
-            "then drops it"
-        )
-    return f"Segment drops a message answered {status} without retrying"
 
 
 def accepted(step: Scenario) -> bool:

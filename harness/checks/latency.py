@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contract.retry import RETRY_WINDOW
 from harness.checks.base import CheckFailed, Observation, Subject, check
 
 __all__ = ["answered_within_segment_timeout"]
@@ -25,6 +26,6 @@ def answered_within_segment_timeout(observation: Observation) -> None:
         )
         raise CheckFailed(
             f"an answer within {budget:g} s to {step.id} ({took}): Segment times out, retries "
-            "the message with the same messageId for up to four hours, then drops it",
+            f"the message with the same messageId for up to {RETRY_WINDOW}, then drops it",
             exchange=exchange,
         )

@@ -4,6 +4,7 @@ what was wrong."""
 
 from __future__ import annotations
 
+from contract.retry import is_success, segment_fate, segment_retries
 from harness.checks._leeway import allowed_error_fields, allowed_statuses, refusal, unauthenticated
 from harness.checks.base import (
     CheckFailed,
@@ -12,9 +13,6 @@ from harness.checks.base import (
     answer_object,
     any_step,
     check,
-    is_success,
-    segment_fate,
-    segment_retries,
 )
 from harness.clauses import clause_of_field
 from scenarios.model import Scenario

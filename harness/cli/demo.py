@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
+from contract.credentials import basic_authorization
+from contract.endpoints import SEGMENT_PATH, endpoint_of
 from harness.cli._app import app
 from reference_impl import Store, create_app, running_server
 
@@ -84,18 +85,19 @@ def demo_command() -> None:
         nat-harness demo
     """
     console = Console()
-    auth = {"Authorization": "Basic " + base64.b64encode(f"{_KEY}:".encode()).decode()}
+    auth = {"Authorization": basic_authorization(_KEY)}
     with tempfile.TemporaryDirectory() as scratch:
         store = Store(Path(scratch) / "demo.db")
         with running_server(create_app(store, _KEY)) as url, requests.Session() as http:
             http.headers.update(auth)
-            console.print(f"Reference Nat destination at [bold]{url}/segment[/] (temporary SQLite)")
-            answers = Table(title="POST /segment", show_lines=False)
+            endpoint = endpoint_of(url)
+            console.print(f"Reference Nat destination at [bold]{endpoint}[/] (temporary SQLite)")
+            answers = Table(title=f"POST {SEGMENT_PATH}", show_lines=False)
             for column in ("call", "status", "answer"):
                 answers.add_column(column)
             for label, payload in _TOUR:
                 response = http.post(
-                    f"{url}/segment",
+                    endpoint,
                     data=orjson.dumps(payload),
                     headers={"Content-Type": "application/json"},
                 )

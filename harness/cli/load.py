@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contract.delivery import SEGMENT_TIMEOUT_S
 from harness.cli._app import app
 from harness.load import FAILURE_KINDS, LOCUSTFILE
 from harness.load.launcher import LOCUST_MASTER_PORT, LoadConfig, run_load
@@ -98,7 +99,7 @@ def load_command(
     ] = None,
     timeout: Annotated[
         float, typer.Option(help="Seconds before a call counts as timed out (Segment's is 5).")
-    ] = 5.0,
+    ] = SEGMENT_TIMEOUT_S,
     master: Annotated[
         bool, typer.Option(help="Be the master of workers on other machines (Locust's --master).")
     ] = False,

@@ -14,9 +14,10 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from contract.delivery import SEGMENT_TIMEOUT_S
 from harness.checks import default_registry
 from harness.cli._app import app
-from harness.config import DEFAULT_CONCURRENCY, DEFAULT_PROBE_WAIT_S, SEGMENT_TIMEOUT_S, RunConfig
+from harness.config import DEFAULT_CONCURRENCY, DEFAULT_PROBE_WAIT_S, RunConfig
 from harness.errors import UsageError
 from harness.reports import (
     ConsoleProgress,

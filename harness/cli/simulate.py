@@ -24,18 +24,20 @@ from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from contract.delivery import SEGMENT_TIMEOUT_S
+from contract.endpoints import read_api_base_of
+from contract.timestamps import parse_iso_instant
 from harness.cli._app import app
 from harness.errors import UsageError
 from harness.segment import (
-    DEFAULT_TIMEOUT,
+    DeliveryEndpoint,
     DeliveryFaults,
-    Destination,
     EngageConfig,
     EngageSimulation,
     EngageSummary,
+    SegmentSimulator,
+    SegmentSimulatorConfig,
     Shutdown,
-    Simulator,
-    SimulatorConfig,
     Sync,
     create_ingest_app,
     embedded_destination,
@@ -111,7 +113,7 @@ def _listen(host: str, port: int) -> socket.socket:
         ) from None
 
 
-def _status_line(simulator: Simulator) -> str:
+def _status_line(simulator: SegmentSimulator) -> str:
     counts = simulator.journal.counts()
     return (
         f"accepted {counts['accepted']}  filtered {counts['filtered']}  "
@@ -121,7 +123,7 @@ def _status_line(simulator: Simulator) -> str:
 
 
 @contextlib.contextmanager
-def _live_status(simulator: Simulator, console: Console) -> Iterator[None]:
+def _live_status(simulator: SegmentSimulator, console: Console) -> Iterator[None]:
     """A status line refreshed twice a second, only when stderr is a terminal."""
     if not console.is_terminal:
         yield
@@ -165,7 +167,7 @@ def segment_command(
     concurrency: Annotated[int, typer.Option(min=1, help="Deliveries in flight at once.")] = 32,
     timeout: Annotated[
         float, typer.Option(min=0.001, help="Seconds before a delivery attempt times out.")
-    ] = DEFAULT_TIMEOUT,
+    ] = SEGMENT_TIMEOUT_S,
     time_scale: Annotated[
         str,
         typer.Option(
@@ -254,9 +256,9 @@ def segment_command(
             contextlib.closing(listener),
             _destination_url(destination, key, destination_faults) as (url, embedded),
         ):
-            simulator = Simulator(
-                SimulatorConfig(
-                    Destination.at(url, key, timeout=timeout),
+            simulator = SegmentSimulator(
+                SegmentSimulatorConfig(
+                    DeliveryEndpoint.at(url, key, timeout=timeout),
                     write_key=write_key,
                     concurrency=concurrency,
                     time_scale=scale,
@@ -351,7 +353,7 @@ def _data_directory(given: Path | None) -> Iterator[_DataDirectory]:
             shutil.rmtree(directory.path, ignore_errors=True)
 
 
-def _drain(simulator: Simulator, seconds: float, stop: _StopRequests) -> None:
+def _drain(simulator: SegmentSimulator, seconds: float, stop: _StopRequests) -> None:
     """Deliver what is queued for up to `seconds`, saying so; a second signal cuts it short."""
     queued = simulator.tally().queued
     if queued and seconds > 0 and not stop.again.is_set():
@@ -368,7 +370,7 @@ def _print_banner(
     listener: socket.socket,
     embedded: bool,
     key: str,
-    simulator: Simulator,
+    simulator: SegmentSimulator,
     time_scale: str,
     log: Path | None,
 ) -> None:
@@ -380,8 +382,7 @@ def _print_banner(
     print(f"Delivering identify calls to the {where} at {shown}", flush=True)
     if embedded:
         print(
-            f"  read it back: curl -u {_shown_key(key)}: "
-            f"{shown.removesuffix('/segment')}/contacts/EMAIL",
+            f"  read it back: curl -u {_shown_key(key)}: {read_api_base_of(shown)}/contacts/EMAIL",
             flush=True,
         )
     config = simulator.config
@@ -407,7 +408,7 @@ def _shown_key(key: str) -> str:
     return '"$NAT_API_KEY"' if os.environ.get("NAT_API_KEY") == key else "YOUR_API_KEY"
 
 
-def _print_shutdown(shutdown: Shutdown, simulator: Simulator) -> None:
+def _print_shutdown(shutdown: Shutdown, simulator: SegmentSimulator) -> None:
     tally = shutdown.tally
     print(
         f"Stopped. accepted {tally.accepted}, restored {tally.restored}: filtered "
@@ -427,13 +428,12 @@ def _start_time(text: str | None, days: float) -> datetime:
     if text is None:
         now = datetime.now(UTC).replace(microsecond=0)
         return now - timedelta(days=days)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+    moment = parse_iso_instant(text)
+    if moment is None:
         raise UsageError(
             f"--start {text!r} is not an ISO 8601 date-time: use e.g. 2024-05-01T00:00:00Z"
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        )
+    return moment
 
 
 @simulate_app.command("engage")
@@ -480,7 +480,7 @@ def engage_command(
     concurrency: Annotated[int, typer.Option(min=1, help="Deliveries in flight at once.")] = 32,
     timeout: Annotated[
         float, typer.Option(min=0.001, help="Seconds before a delivery attempt times out.")
-    ] = DEFAULT_TIMEOUT,
+    ] = SEGMENT_TIMEOUT_S,
     log: Annotated[
         Path | None,
         typer.Option(
@@ -534,7 +534,7 @@ def engage_command(
 
         summary = run_engage(
             simulation,
-            Destination.at(url, key, timeout=timeout),
+            DeliveryEndpoint.at(url, key, timeout=timeout),
             concurrency=concurrency,
             log_path=log,
             check=check,

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import orjson
 
-from harness.checks.base import segment_retries
+from contract.retry import RETRY_WINDOW, segment_retries
 from scenarios.model import Expect
 
 __all__ = ["BODY_FIELDS", "Mismatch", "MismatchKind", "judge_answer"]
@@ -41,7 +41,7 @@ def judge_answer(expect: Expect, status: int, body: bytes) -> Mismatch | None:
         if 200 <= status < 300:
             return _wrong_status(expect, status, "")
         if segment_retries(status):
-            return _wrong_status(expect, status, ", which Segment retries for four hours")
+            return _wrong_status(expect, status, f", which Segment retries for {RETRY_WINDOW}")
         return None
     if not 200 <= status < 300:
         return _wrong_status(expect, status, "")

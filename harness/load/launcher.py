@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from contract.delivery import SEGMENT_TIMEOUT_S
+from contract.endpoints import EXAMPLE_ENDPOINT, SEGMENT_PATH, endpoint_of, is_http_url
 from harness.errors import TargetUnreachable, UsageError
 from harness.load.summary import SUMMARY_VARIABLES, read_summary
 from harness.preflight import preflight
@@ -53,7 +55,7 @@ class LoadConfig:
     headless: bool = True
     csv_prefix: Path | None = None
     html: Path | None = None
-    timeout: float = 5.0
+    timeout: float = SEGMENT_TIMEOUT_S
     role: Role = "local"
     master_host: str = "127.0.0.1"
     master_port: int = LOCUST_MASTER_PORT
@@ -97,16 +99,13 @@ class LoadResult:
 
 def endpoint_parts(target: str) -> tuple[str, str]:
     """`(origin, path)` of a target URL; a bare origin means `<origin>/segment`."""
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_http_url(target):
         raise UsageError(
-            f"target {target!r} is not an http(s) URL: give one like http://127.0.0.1:8765/segment"
+            f"target {target!r} is not an http(s) URL: give one like {EXAMPLE_ENDPOINT}"
         )
+    parts = urlsplit(endpoint_of(target))
     origin = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-    path = parts.path if parts.path not in ("", "/") else "/segment"
-    if parts.query:
-        path += "?" + parts.query
-    return origin, path
+    return origin, parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def locust_command(
@@ -170,7 +169,7 @@ def run_load(config: LoadConfig, *, on_target: Any = None) -> LoadResult:
         summary = Path(directory) / "summary.json"
         if config.role == "worker":
             command = locust_command(config, None, None, LOCUSTFILE)
-            environment = _environment(config, "/segment", config.api_key or "")
+            environment = _environment(config, SEGMENT_PATH, config.api_key or "")
             returncode, interrupted = _run(command, environment)
             return LoadResult(returncode, None, "", interrupted)
         with _target(config, Path(directory)) as (target, api_key):

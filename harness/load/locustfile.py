@@ -25,6 +25,8 @@ from locust import FastHttpUser, constant_throughput, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from contract.delivery import SEGMENT_TIMEOUT_S
+from contract.endpoints import SEGMENT_PATH
 from harness.load.judge import judge_answer
 from harness.load.summary import SUMMARY_VARIABLES, summary_of, write_summary
 from harness.load.tally import Tally
@@ -48,14 +50,16 @@ def _add_options(parser: Any) -> None:
     group = parser.add_argument_group("nat-harness")
     names = SUMMARY_VARIABLES
     group.add_argument("--nat-api-key", env_var="NAT_API_KEY", default="", help="The key.")
-    group.add_argument("--nat-path", env_var=names["path"], default="/segment")
+    group.add_argument("--nat-path", env_var=names["path"], default=SEGMENT_PATH)
     group.add_argument("--nat-seed", env_var=names["seed"], type=int, default=0)
     group.add_argument("--nat-mix", env_var=names["mix"], default="")
     group.add_argument(
         "--nat-sequence-share", env_var=names["sequence_share"], type=float, default=0.1
     )
     group.add_argument("--nat-user-rate", env_var=names["user_rate"], type=float, default=0.0)
-    group.add_argument("--nat-timeout", env_var=names["timeout"], type=float, default=5.0)
+    group.add_argument(
+        "--nat-timeout", env_var=names["timeout"], type=float, default=SEGMENT_TIMEOUT_S
+    )
     group.add_argument("--nat-summary", env_var=names["summary"], default="")
 
 
@@ -127,7 +131,7 @@ class NatUser(FastHttpUser):
         options = self.environment.parsed_options
         self.traffic = _traffic(self.environment)
         self.number = next(_USER_NUMBERS)
-        self.path = options.nat_path if options is not None else "/segment"
+        self.path = options.nat_path if options is not None else SEGMENT_PATH
         self.api_key = options.nat_api_key if options is not None else ""
         self.sequence_share = options.nat_sequence_share if options is not None else 0.1
         self.choices = random.Random(self.traffic.seeds.user(self.number, 0))

@@ -10,13 +10,11 @@ number, and sends their steps in order.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-import orjson
-
-from harness.target import SEGMENT_HEADERS, authorization_for
+from contract.delivery import SEGMENT_HEADERS, settings_header
+from harness.target import authorization_for
 from scenarios import Scenario, Sequence, generate, sequences
 from scenarios.pools import Pools, make_pools
 
@@ -27,7 +25,7 @@ MAX_WORKERS = 1_000
 MAX_USERS_PER_WORKER = 100_000
 #: Scenarios per bulk stream: endless in practice.
 _ENDLESS = 10**15
-_SETTINGS_HEADER = base64.b64encode(orjson.dumps({})).decode("ascii")
+_SETTINGS_HEADER = settings_header()
 
 
 def request_headers(scenario: Scenario, api_key: str) -> dict[str, str]:

@@ -47,6 +47,7 @@ from typing import Any
 
 import orjson
 
+from contract.timestamps import format_precise_time
 from harness.clauses import CLAUSES
 from harness.reports.record import RunReport
 from harness.runner import OUTCOMES, CheckResult
@@ -77,7 +78,7 @@ def report_document(report: RunReport) -> dict[str, Any]:
             "probe": started.probe,
             "isolation_tag": started.isolation_tag,
             "strict": started.strict,
-            "started_at": report.started_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "started_at": format_precise_time(report.started_at),
             "seconds": round(summary.seconds, 3),
         },
         "summary": summary.to_dict(),

@@ -1,16 +1,19 @@
 """Segment's side of the pipe, locally: tracking API, pipeline, an outbox that keeps what was
-acknowledged, delivery with retries and faults, a virtual clock, and Engage audience syncs."""
+acknowledged, delivery with retries and faults, a virtual clock, and Engage audience syncs.
 
-from harness.segment.clock import Agenda, VirtualClock, format_instant, parse_time_scale
-from harness.segment.delivery import (
-    DEFAULT_TIMEOUT,
-    Delivery,
-    Destination,
-    segment_headers,
-    without_credentials,
-)
+The Segment facts these use (headers, retry rule, limits, time formats) live in `contract`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from importlib import import_module
+from typing import Any
+
+from harness.segment.clock import Agenda, VirtualClock, parse_time_scale
+from harness.segment.delivery import Delivery, DeliveryEndpoint
 from harness.segment.engage import (
-    COMPUTED_TRAITS,
+    PROFILE_TRAITS,
     EngageConfig,
     EngageSimulation,
     EngageSummary,
@@ -23,12 +26,7 @@ from harness.segment.engage import (
     snake_case,
 )
 from harness.segment.faults import DeliveryFaults
-from harness.segment.ingest import (
-    MAX_BATCH_BYTES,
-    MAX_BATCH_EVENTS,
-    MAX_EVENT_BYTES,
-    create_ingest_app,
-)
+from harness.segment.ingest import create_ingest_app
 from harness.segment.journal import STATUSES, Journal, JournalEntry
 from harness.segment.outbox import OUTBOX_FILE, Incoming, Outbox, Parcel, StorageUnavailable
 from harness.segment.pipeline import (
@@ -41,33 +39,27 @@ from harness.segment.pipeline import (
     UnstorableEvent,
     enabled_for,
 )
-from harness.segment.retry import FOUR_HOURS, RETRYABLE_STATUSES, RetryPolicy, Verdict, classify
+from harness.segment.retry import RetryPolicy, Verdict, classify
 from harness.segment.simulator import (
+    SegmentSimulator,
+    SegmentSimulatorConfig,
     Shutdown,
-    Simulator,
-    SimulatorConfig,
     Tally,
     embedded_destination,
     running_simulator,
 )
 
 __all__ = [
-    "COMPUTED_TRAITS",
     "DAY",
-    "DEFAULT_TIMEOUT",
-    "FOUR_HOURS",
-    "MAX_BATCH_BYTES",
-    "MAX_BATCH_EVENTS",
-    "MAX_EVENT_BYTES",
     "MESSAGE_TYPES",
     "NAT_NAMES",
     "OUTBOX_FILE",
-    "RETRYABLE_STATUSES",
+    "PROFILE_TRAITS",
     "STATUSES",
     "Agenda",
     "Delivery",
+    "DeliveryEndpoint",
     "DeliveryFaults",
-    "Destination",
     "EngageConfig",
     "EngageSimulation",
     "EngageSummary",
@@ -83,9 +75,9 @@ __all__ = [
     "Pipeline",
     "Profile",
     "RetryPolicy",
+    "SegmentSimulator",
+    "SegmentSimulatorConfig",
     "Shutdown",
-    "Simulator",
-    "SimulatorConfig",
     "StorageUnavailable",
     "Sync",
     "Tally",
@@ -97,11 +89,38 @@ __all__ = [
     "create_ingest_app",
     "embedded_destination",
     "enabled_for",
-    "format_instant",
     "parse_time_scale",
     "run_engage",
     "running_simulator",
-    "segment_headers",
     "snake_case",
-    "without_credentials",
 ]
+
+#: Names this package exported before they were renamed or moved: (home module, new name).
+_DEPRECATED: dict[str, tuple[str, str]] = {
+    "COMPUTED_TRAITS": ("harness.segment.engage", "PROFILE_TRAITS"),
+    "DEFAULT_TIMEOUT": ("contract.delivery", "SEGMENT_TIMEOUT_S"),
+    "Destination": ("harness.segment.delivery", "DeliveryEndpoint"),
+    "FOUR_HOURS": ("contract.retry", "RETRY_WINDOW_S"),
+    "MAX_BATCH_BYTES": ("contract.limits", "MAX_BATCH_BYTES"),
+    "MAX_BATCH_EVENTS": ("contract.limits", "MAX_BATCH_EVENTS"),
+    "MAX_EVENT_BYTES": ("contract.limits", "SEGMENT_MAX_EVENT_BYTES"),
+    "RETRYABLE_STATUSES": ("contract.retry", "RETRYABLE_STATUSES"),
+    "Simulator": ("harness.segment.simulator", "SegmentSimulator"),
+    "SimulatorConfig": ("harness.segment.simulator", "SegmentSimulatorConfig"),
+    "format_instant": ("contract.timestamps", "format_segment_time"),
+    "segment_headers": ("contract.delivery", "delivery_headers"),
+    "without_credentials": ("contract.endpoints", "without_credentials"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """An old name still works for now, with a DeprecationWarning naming the new one."""
+    if name not in _DEPRECATED:
+        raise AttributeError(f"module 'harness.segment' has no attribute {name!r}")
+    home, new = _DEPRECATED[name]
+    warnings.warn(
+        f"harness.segment.{name} is deprecated: use {home}.{new}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(import_module(home), new)

@@ -18,14 +18,9 @@ from typing import Generic, TypeVar
 
 from harness.errors import UsageError
 
-__all__ = ["Agenda", "VirtualClock", "format_instant", "parse_time_scale"]
+__all__ = ["Agenda", "VirtualClock", "parse_time_scale"]
 
 Job = TypeVar("Job")
-
-
-def format_instant(moment: datetime) -> str:
-    """A date-time in UTC as Segment writes it: milliseconds and a Z."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_time_scale(text: str | float) -> float:

@@ -7,71 +7,59 @@ client): at concurrency 32 the client's CPU, not the network, limits throughput.
 
 from __future__ import annotations
 
-import base64
 import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
+from contract.delivery import SEGMENT_TIMEOUT_S, delivery_headers
+from contract.endpoints import (
+    EXAMPLE_ENDPOINT,
+    endpoint_of,
+    is_http_url,
+    read_api_base_of,
+    without_credentials,
+)
+from contract.timestamps import format_segment_time
 from harness.errors import UsageError
-from harness.segment.clock import Agenda, VirtualClock, format_instant
+from harness.segment.clock import Agenda, VirtualClock
 from harness.segment.faults import DeliveryFaults
 from harness.segment.journal import Journal
 from harness.segment.keepalive import KeepAliveConnection
 from harness.segment.outbox import Parcel
 from harness.segment.retry import RetryPolicy, classify
 
-__all__ = ["DEFAULT_TIMEOUT", "Delivery", "Destination", "segment_headers", "without_credentials"]
+__all__ = ["Delivery", "DeliveryEndpoint"]
 
-#: Segment's timeout for one delivery attempt, in (real) seconds.
-DEFAULT_TIMEOUT = 5.0
-#: The path the reference destination takes events on, used when a URL names no path.
-_DEFAULT_PATH = "/segment"
 _DETAIL_LIMIT = 300
 
 
-def segment_headers(api_key: str, settings: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """The headers Segment sends a partner destination (CONTRACT A.1)."""
-    shown_settings = {name: value for name, value in (settings or {}).items() if name != "apiKey"}
-    return {
-        "Authorization": "Basic " + base64.b64encode(f"{api_key}:".encode()).decode("ascii"),
-        "Content-Type": "application/json",
-        "User-Agent": "Segment.io/1.0",
-        "Accept": "*/*",
-        "Cache-Control": "no-cache",
-        "X-Segment-Settings": base64.b64encode(orjson.dumps(shown_settings)).decode("ascii"),
-    }
-
-
 @dataclass(frozen=True, slots=True)
-class Destination:
-    """Where events go: the endpoint URL, the destination's API key, the per-attempt timeout."""
+class DeliveryEndpoint:
+    """Where the simulator delivers events: the endpoint URL, the destination's API key, the
+    per-attempt timeout and the destination's settings (sent as `X-Segment-Settings`)."""
 
     url: str
     api_key: str
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = SEGMENT_TIMEOUT_S
     settings: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def at(cls, url: str, api_key: str, *, timeout: float = DEFAULT_TIMEOUT) -> Destination:
-        """A destination from what a user typed: a URL without a path means `/segment` on it."""
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+    def at(cls, url: str, api_key: str, *, timeout: float = SEGMENT_TIMEOUT_S) -> DeliveryEndpoint:
+        """An endpoint from what a user typed: a URL without a path means `/segment` on it."""
+        if not is_http_url(url.strip()):
             raise UsageError(
                 f"--destination {url!r} is not an http(s) URL: give the endpoint Segment posts "
-                "to, such as http://127.0.0.1:8765/segment"
+                f"to, such as {EXAMPLE_ENDPOINT}"
             )
         if not api_key:
             raise UsageError("no API key: pass --api-key with the destination's API key")
         if not timeout > 0:
             raise UsageError(f"the delivery timeout must be positive seconds, got {timeout}")
-        path = parts.path if parts.path not in ("", "/") else _DEFAULT_PATH
-        endpoint = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-        return cls(endpoint, api_key, timeout)
+        return cls(endpoint_of(url.strip()), api_key, timeout)
 
     @property
     def shown_url(self) -> str:
@@ -80,19 +68,8 @@ class Destination:
 
     @property
     def base_url(self) -> str:
-        """The URL the reference destination's read API hangs off (the endpoint minus /segment)."""
-        parts = urlsplit(self.url)
-        path = parts.path.removesuffix(_DEFAULT_PATH)
-        return urlunsplit((parts.scheme, parts.netloc, path, "", "")).rstrip("/")
-
-
-def without_credentials(url: str) -> str:
-    """`url` fit to print: a user and password in it are shown as `***`."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+        """The URL the reference destination's read API hangs off (the endpoint's parent)."""
+        return read_api_base_of(self.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +104,7 @@ class Delivery:
 
     def __init__(
         self,
-        destination: Destination,
+        destination: DeliveryEndpoint,
         *,
         clock: VirtualClock,
         journal: Journal,
@@ -223,7 +200,7 @@ class Delivery:
         destination = self.destination
         connection = KeepAliveConnection(
             destination.url,
-            segment_headers(destination.api_key, destination.settings),
+            delivery_headers(destination.api_key, destination.settings),
             destination.timeout,
         )
         try:
@@ -302,7 +279,7 @@ class Delivery:
             reason=verdict.name,
             attempt=attempt,
             http_status=status,
-            detail=f"{said}; next attempt at {format_instant(self.clock.datetime(retry_at))}"
+            detail=f"{said}; next attempt at {format_segment_time(self.clock.datetime(retry_at))}"
             f"{copy_note}",
         )
         retry = replace(job, attempts=attempt, first_attempt_at=first_attempt_at)

@@ -18,19 +18,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import requests
 from faker import Faker
 
+from contract.endpoints import without_credentials
+from contract.engage import engage_identify
+from contract.read_api import contact_url
+from contract.timestamps import format_segment_time
 from harness.errors import TargetUnreachable, UsageError
-from harness.segment.clock import VirtualClock, format_instant
-from harness.segment.delivery import Destination, without_credentials
-from harness.segment.simulator import Simulator, SimulatorConfig
+from harness.segment.clock import VirtualClock
+from harness.segment.delivery import DeliveryEndpoint
+from harness.segment.simulator import SegmentSimulator, SegmentSimulatorConfig
 from scenarios.sampler import EMAIL_DOMAINS
 
 __all__ = [
-    "COMPUTED_TRAITS",
+    "PROFILE_TRAITS",
     "EngageConfig",
     "EngageSimulation",
     "EngageSummary",
@@ -46,7 +49,7 @@ __all__ = [
 HOUR = 3600.0
 DAY = 24 * HOUR
 #: The computed traits every profile has, and what kind of value each holds.
-COMPUTED_TRAITS: dict[str, str] = {"lifetime_orders": "number", "favorite_category": "string"}
+PROFILE_TRAITS: dict[str, str] = {"lifetime_orders": "number", "favorite_category": "string"}
 _CATEGORIES = ("books", "garden", "kitchen", "music", "outdoors", "shoes", "toys", "travel")
 _SYNC_EVERY = (2 * HOUR, 3 * HOUR)
 _TAG = re.compile(r"[A-Za-z0-9_-]{0,20}")
@@ -154,7 +157,7 @@ class EngageSimulation:
         self.space_id = f"spa_{self._rng.getrandbits(64):016x}"
         self._computation_ids = {
             key: f"{'aud' if key == self.audience_key else 'trt'}_{self._rng.getrandbits(64):016x}"
-            for key in (self.audience_key, *COMPUTED_TRAITS)
+            for key in (self.audience_key, *PROFILE_TRAITS)
         }
         self.members = {
             number
@@ -240,26 +243,20 @@ class EngageSimulation:
         profile = self.profiles[number]
         self._sent[number][key] = value
         self._sent[number]["email"] = profile.email
-        timestamp = format_instant(self.start + timedelta(seconds=at))
-        return {
-            "type": "identify",
-            "messageId": f"personas_{self._ids.getrandbits(128):032x}{self._id_suffix}",
-            "userId": profile.user_id,
-            "traits": {key: value, "email": profile.email},
-            "context": {
-                "personas": {
-                    "computation_class": "audience" if key == self.audience_key else "trait",
-                    "computation_id": self._computation_ids[key],
-                    "computation_key": key,
-                    "namespace": self.space_id,
-                    "space_id": self.space_id,
-                },
-                "library": {"name": "unknown", "version": "unknown"},
-            },
-            "integrations": {"All": False, "Nat": True},
-            "channel": "server",
-            "timestamp": timestamp,
-        }
+        call = engage_identify(
+            computation_class="audience" if key == self.audience_key else "trait",
+            computation_id=self._computation_ids[key],
+            key=key,
+            value=value,
+            email=profile.email,
+            namespace=self.space_id,
+            space_id=self.space_id,
+            message_id=f"personas_{self._ids.getrandbits(128):032x}{self._id_suffix}",
+            user_id=profile.user_id,
+        )
+        call["channel"] = "server"
+        call["timestamp"] = format_segment_time(self.start + timedelta(seconds=at))
+        return call
 
 
 def _make_profile(faker: Faker, number: int, tag: str) -> Profile:
@@ -339,7 +336,7 @@ def check_membership(
         expected = simulation.expected_properties(number)
         expected.pop("email", None)
         email = simulation.profiles[number].email
-        url = f"{read_api}/contacts/{quote(email, safe='@')}"
+        url = contact_url(read_api, email)
         try:
             answer = session().get(url, timeout=timeout)
         except requests.RequestException as error:
@@ -411,7 +408,7 @@ class EngageSummary:
 
 def run_engage(
     simulation: EngageSimulation,
-    destination: Destination,
+    destination: DeliveryEndpoint,
     *,
     concurrency: int = 32,
     log_path: str | Path | None = None,
@@ -423,8 +420,8 @@ def run_engage(
     (retries on the virtual clock), then check the destination's user properties if asked."""
     clock = VirtualClock(0, start=simulation.start)
     # The one place events carry simulated times: each sync is received at its simulated moment.
-    simulator = Simulator(
-        SimulatorConfig(destination, concurrency=concurrency, log_path=log_path),
+    simulator = SegmentSimulator(
+        SegmentSimulatorConfig(destination, concurrency=concurrency, log_path=log_path),
         clock=clock,
         wall=clock.datetime,
     )
@@ -466,8 +463,8 @@ def run_engage(
         delivered=counts["delivered"],
         retried=counts["retried"],
         dropped=counts["dropped"],
-        first_sync_at=format_instant(simulation.start),
-        last_sync_at=format_instant(last_at),
+        first_sync_at=format_segment_time(simulation.start),
+        last_sync_at=format_segment_time(last_at),
         tag=simulation.config.tag,
         check=report,
     )

@@ -25,25 +25,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from contract.credentials import read_credentials
+from contract.limits import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, SEGMENT_MAX_EVENT_BYTES
 from harness.errors import UsageError
 from harness.segment.outbox import StorageUnavailable
 from harness.segment.pipeline import MESSAGE_TYPES, UnstorableEvent
 from harness.segment.ui import delivery_routes
-from reference_impl.credentials import read_credentials
 from reference_impl.http_io import BodyTooLarge, BodyTooSlow, read_limited_body
 from reference_impl.http_io import JSONResponse as _JSON
 
 if TYPE_CHECKING:
-    from harness.segment.simulator import Simulator
+    from harness.segment.simulator import SegmentSimulator
 
 #: Nesting levels orjson encodes; a deeper event cannot be stored or delivered.
 _MAX_DEPTH = 255
 
-__all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_EVENTS", "MAX_EVENT_BYTES", "create_ingest_app"]
+__all__ = ["create_ingest_app"]
 
-MAX_EVENT_BYTES = 32 * 1024
-MAX_BATCH_BYTES = 500 * 1024
-MAX_BATCH_EVENTS = 2500
 _SUCCESS = b'{"success":true}'
 
 
@@ -98,7 +96,7 @@ def _too_large(size: int, limit: int) -> Response:
         400,
         "payload_too_large",
         f"the request is {size} bytes or more: Segment takes at most {limit // 1024} KB here "
-        f"({MAX_EVENT_BYTES // 1024} KB per event, {MAX_BATCH_BYTES // 1024} KB per batch)",
+        f"({SEGMENT_MAX_EVENT_BYTES // 1024} KB per event, {MAX_BATCH_BYTES // 1024} KB per batch)",
     )
 
 
@@ -156,13 +154,13 @@ def _check_events(events: list[Any], name: str) -> None:
                     "simulator cannot store or deliver it; nothing of this request was accepted",
                 )
             ) from None
-        if size > MAX_EVENT_BYTES:
+        if size > SEGMENT_MAX_EVENT_BYTES:
             raise _Refused(
                 _error(
                     400,
                     "payload_too_large",
                     f"{where or 'the event'} is {size} bytes: Segment takes at most "
-                    f"{MAX_EVENT_BYTES // 1024} KB per event",
+                    f"{SEGMENT_MAX_EVENT_BYTES // 1024} KB per event",
                 )
             )
 
@@ -199,7 +197,7 @@ def _refused_unstorable(error: UnstorableEvent) -> Response:
     )
 
 
-def create_ingest_app(simulator: Simulator) -> Starlette:
+def create_ingest_app(simulator: SegmentSimulator) -> Starlette:
     """The tracking API in front of `simulator`."""
     write_key = simulator.config.write_key
     expected = write_key.encode("utf-8") if write_key else None
@@ -232,7 +230,7 @@ def create_ingest_app(simulator: Simulator) -> Starlette:
     def single(message_type: str) -> Any:
         async def endpoint(request: Request) -> Response:
             try:
-                payload = _parse_object(await _read_body(request, MAX_EVENT_BYTES))
+                payload = _parse_object(await _read_body(request, SEGMENT_MAX_EVENT_BYTES))
                 _check_write_key(request, payload, expected)
                 _check_events([payload], "")
                 simulator.accept([payload], path_type=message_type)

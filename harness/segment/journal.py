@@ -22,8 +22,9 @@ from typing import IO, Any
 
 import orjson
 
+from contract.timestamps import format_segment_time
 from harness.errors import UsageError
-from harness.segment.clock import VirtualClock, format_instant
+from harness.segment.clock import VirtualClock
 
 __all__ = ["STATUSES", "Journal", "JournalEntry"]
 
@@ -109,7 +110,7 @@ class Journal:
         detail: str | None = None,
     ) -> JournalEntry:
         """Add one entry, stamped with the simulated time."""
-        at = format_instant(self.clock.datetime())
+        at = format_segment_time(self.clock.datetime())
         with self._lock:
             self._seq += 1
             entry = JournalEntry(

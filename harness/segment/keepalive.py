@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from contract.endpoints import address_of
+
 __all__ = ["Answer", "KeepAliveConnection", "PlainConnection", "retry_after_seconds"]
 
 #: (status, body, Retry-After in seconds or None): what a POST comes back with.
@@ -45,8 +47,7 @@ class _Target:
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         self.https = parts.scheme == "https"
-        self.hostname = parts.hostname or ""
-        self.port = parts.port or (443 if self.https else 80)
+        self.hostname, self.port = address_of(url)
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.host = parts.netloc.rpartition("@")[2]  # never the user and password of the URL
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from harness.segment.clock import format_instant
+from contract.timestamps import format_segment_time, parse_iso_instant
 
 __all__ = [
     "DAY",
@@ -90,17 +90,8 @@ def enabled_for(integrations: Any, names: tuple[str, ...]) -> bool:
 
 
 def _parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 date-time as a UTC instant (a missing zone is read as UTC), else None.
-
-    A moment that has no UTC instant (`0001-01-01T00:00:00+01:00`) counts as unparsable.
-    """
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
+    """An ISO 8601 date-time as a UTC instant (a missing zone is read as UTC), else None."""
+    return parse_iso_instant(value) if isinstance(value, str) else None
 
 
 def _new_message_id() -> str:
@@ -274,8 +265,8 @@ def _stamp(
         message["originalTimestamp"] = original_text
     if sent_text is not None:
         message["sentAt"] = sent_text
-    message["receivedAt"] = format_instant(received_at)
-    message["timestamp"] = format_instant(timestamp)
+    message["receivedAt"] = format_segment_time(received_at)
+    message["timestamp"] = format_segment_time(timestamp)
     return message
 
 

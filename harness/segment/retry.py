@@ -1,8 +1,8 @@
 """Segment's delivery retry policy as pure functions: what an answer means, and when to try again.
 
-Timeouts, connection errors, 408, 423, 429 and 5xx except 501 are retried with randomized
-exponential backoff for up to four hours; any other 4xx, 501 and 3xx are discarded under
-Segment's error name (`errors.discarded.400`, ...). CONTRACT A.3.
+Which statuses are retried is `contract.retry`; here each outcome gets Segment's error name
+(`errors.retryable.503`, `errors.discarded.400`, `errors.connection.ECONNREFUSED`, ...), and
+retries get randomized exponential backoff within the four-hour window. CONTRACT A.3.
 """
 
 from __future__ import annotations
@@ -14,19 +14,9 @@ import socket
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = [
-    "FOUR_HOURS",
-    "RETRYABLE_STATUSES",
-    "RetryPolicy",
-    "Verdict",
-    "classify",
-]
+from contract.retry import RETRY_WINDOW_S, is_success, segment_retries
 
-#: How long Segment keeps retrying one event, in seconds.
-FOUR_HOURS = 4 * 60 * 60.0
-#: Statuses below 500 that are retried, and the one 5xx that is not.
-RETRYABLE_STATUSES = frozenset({408, 423, 429})
-_NOT_RETRIED_5XX = 501
+__all__ = ["RetryPolicy", "Verdict", "classify"]
 
 _ERRNO_NAMES = {
     errno.ECONNREFUSED: "ECONNREFUSED",
@@ -56,9 +46,9 @@ def classify(outcome: int | BaseException) -> Verdict:
     if isinstance(outcome, BaseException):
         return Verdict("retry", _exception_name(outcome))
     status = outcome
-    if 200 <= status < 300:
+    if is_success(status):
         return Verdict("delivered", f"delivered.{status}")
-    if status in RETRYABLE_STATUSES or (500 <= status < 600 and status != _NOT_RETRIED_5XX):
+    if segment_retries(status):
         return Verdict("retry", f"errors.retryable.{status}")
     return Verdict("drop", f"errors.discarded.{status}")
 
@@ -87,7 +77,7 @@ class RetryPolicy:
     factor: float = 2.0
     max_delay: float = 3600.0
     jitter: float = 0.5
-    budget: float = FOUR_HOURS
+    budget: float = RETRY_WINDOW_S
 
     def delay(self, retry: int, rng: random.Random) -> float:
         """Seconds to wait before retry number `retry` (1 for the first retry)."""

@@ -1,8 +1,9 @@
 """The Segment simulator put together: pipeline, journal and delivery on one virtual clock.
 
-`Simulator.accept` is what the tracking API calls for each request's events; `running_simulator`
-serves that API from a background thread (tests, benchmarks), and `embedded_destination` starts
-the reference destination on a temporary database when no destination is named.
+`SegmentSimulator.accept` is what the tracking API calls for each request's events;
+`running_simulator` serves that API from a background thread (tests, benchmarks), and
+`embedded_destination` starts the reference destination on a temporary database when no
+destination is named.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any
 
 import orjson
 
-from harness.segment.clock import VirtualClock, format_instant
-from harness.segment.delivery import Delivery, Destination
+from contract.timestamps import format_segment_time
+from harness.segment.clock import VirtualClock
+from harness.segment.delivery import Delivery, DeliveryEndpoint
 from harness.segment.faults import DeliveryFaults
 from harness.segment.ingest import create_ingest_app
 from harness.segment.journal import Journal
@@ -31,9 +33,9 @@ from harness.segment.retry import RetryPolicy
 from reference_impl import Faults, Store, create_app, running_server
 
 __all__ = [
+    "SegmentSimulator",
+    "SegmentSimulatorConfig",
     "Shutdown",
-    "Simulator",
-    "SimulatorConfig",
     "Tally",
     "UnstorableEvent",
     "embedded_destination",
@@ -42,14 +44,14 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class SimulatorConfig:
+class SegmentSimulatorConfig:
     """Everything `nat-harness simulate segment` sets, in one record.
 
     `data_dir` holds the outbox of acknowledged events (SQLite): a simulator started again on
     the same directory delivers what the last one left. None keeps it in memory.
     """
 
-    destination: Destination
+    destination: DeliveryEndpoint
     write_key: str | None = None
     concurrency: int = 32
     time_scale: float = 0.0
@@ -100,7 +102,7 @@ def _wall_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Simulator:
+class SegmentSimulator:
     """Segment between client libraries and one destination: ingest, store, deliver, journal.
 
     `clock` is the virtual clock of retries and delivery faults; `wall` gives the real moment a
@@ -110,7 +112,7 @@ class Simulator:
 
     def __init__(
         self,
-        config: SimulatorConfig,
+        config: SegmentSimulatorConfig,
         *,
         clock: VirtualClock | None = None,
         wall: Callable[[], datetime] | None = None,
@@ -146,7 +148,7 @@ class Simulator:
             on_settled=self.outbox.settle,
         )
 
-    def start(self) -> Simulator:
+    def start(self) -> SegmentSimulator:
         """Start delivering, first what an earlier simulator on the same `data_dir` left."""
         if self._started:
             return self
@@ -160,7 +162,7 @@ class Simulator:
                     parcel.message_id,
                     parcel.type,
                     detail="kept by an earlier run; received at "
-                    + format_instant(datetime.fromtimestamp(parcel.received_at, UTC)),
+                    + format_segment_time(datetime.fromtimestamp(parcel.received_at, UTC)),
                 )
             self._count(restored=len(restored), queued=len(restored))
             self.delivery.submit(restored)
@@ -199,7 +201,7 @@ class Simulator:
         )
         return self._stopped
 
-    def __enter__(self) -> Simulator:
+    def __enter__(self) -> SegmentSimulator:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -303,8 +305,8 @@ class Simulator:
         the real time."""
         return {
             "destination": self.config.destination.shown_url,
-            "clock": format_instant(self.clock.datetime()),
-            "wall_clock": format_instant(self.pipeline.wall()),
+            "clock": format_segment_time(self.clock.datetime()),
+            "wall_clock": format_segment_time(self.pipeline.wall()),
             "time_scale": "instant" if self.clock.instant else self.clock.time_scale,
             "outstanding": self.outstanding(),
             "counts": self.journal.counts(),
@@ -313,7 +315,7 @@ class Simulator:
 
 
 @contextmanager
-def running_simulator(simulator: Simulator, host: str = "127.0.0.1") -> Iterator[str]:
+def running_simulator(simulator: SegmentSimulator, host: str = "127.0.0.1") -> Iterator[str]:
     """Deliver and serve the tracking API from background threads; yields the base URL."""
     with simulator, running_server(create_ingest_app(simulator), host) as url:
         yield url

@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from contract.timestamps import parse_iso_instant
 from reference_impl.pages import page_environment
 
 if TYPE_CHECKING:
-    from harness.segment.simulator import Simulator
+    from harness.segment.simulator import SegmentSimulator
 
 __all__ = ["CHARTED_STATUSES", "EventRow", "delivery_routes", "delivery_series", "event_rows"]
 
@@ -82,7 +83,7 @@ def event_rows(
 def delivery_series(entries: list[dict[str, Any]], *, buckets: int = _BUCKETS) -> dict[str, Any]:
     """Cumulative counts of each charted status over the entries' time span, as SVG polylines
     (`points` per status, in a `_CHART_WIDTH` x `_CHART_HEIGHT` box) with the span's ends."""
-    stamped = [(_instant(entry["at"]), entry) for entry in entries]
+    stamped = [(parse_iso_instant(entry["at"]), entry) for entry in entries]
     times = [(moment, entry["status"]) for moment, entry in stamped if moment is not None]
     if not times:
         return {"lines": [], "start": None, "end": None, "top": 0}
@@ -121,15 +122,7 @@ def _running_total(values: list[int]) -> list[int]:
     return result
 
 
-def _instant(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def delivery_routes(simulator: Simulator) -> list[Route]:
+def delivery_routes(simulator: SegmentSimulator) -> list[Route]:
     """`GET /ui` for the simulator's tracking API app."""
     environment = page_environment("harness.segment")
 

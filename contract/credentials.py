@@ -1,8 +1,11 @@
-"""The API key in an Authorization header: Basic `base64(key:)` or Bearer `key`.
+"""The API key in an Authorization header: Basic `base64(key:)` (as Segment sends it, CONTRACT
+A.1) or Bearer `key` (B.2), written and read.
 
-The reference destination and the simulator's tracking API both read keys here, so a header is
+The harness writes headers with `basic_authorization`; the reference destination, the `responses`
+stand-in and the simulator's tracking API read them with `read_credentials`, so a header is
 readable or not the same way everywhere. A header is bytes on the wire (starlette hands it on
-decoded as Latin-1); any value, valid or not, gives credentials or None and never raises.
+decoded as Latin-1); any value, valid or not, gives credentials or None and never raises: bytes
+that are not UTF-8 text give None, which the destination answers 401.
 """
 
 from __future__ import annotations
@@ -12,7 +15,17 @@ import binascii
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Credentials", "read_credentials"]
+__all__ = ["Credentials", "basic_authorization", "bearer_authorization", "read_credentials"]
+
+
+def basic_authorization(key: str) -> str:
+    """The Authorization value Segment sends for `key`: `Basic base64(key + ":")`."""
+    return "Basic " + base64.b64encode(f"{key}:".encode()).decode("ascii")
+
+
+def bearer_authorization(key: str) -> str:
+    """The Bearer Authorization value the contract also accepts for `key` (CONTRACT B.2)."""
+    return f"Bearer {key}"
 
 
 @dataclass(frozen=True, slots=True)

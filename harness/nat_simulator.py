@@ -11,7 +11,6 @@ Any request no route takes (another host, path or method) is refused with respon
 
 from __future__ import annotations
 
-import base64
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -26,6 +25,9 @@ import requests
 import responses
 from requests.structures import CaseInsensitiveDict
 
+from contract.credentials import basic_authorization
+from contract.endpoints import SEGMENT_PATH, is_http_url
+from contract.read_api import CONTACT_PATH, HEALTH_PATH, RESET_PATH, STATS_PATH, TIMELINE_PATH
 from harness.errors import UsageError
 from reference_impl import http_core, rules
 from reference_impl.http_core import Answer
@@ -163,12 +165,12 @@ class NatSimulator:
         store: Store | None = None,
         requests_mock: responses.RequestsMock | None = None,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not is_http_url(base_url):
             raise UsageError(
                 f"simulator base URL {base_url!r} is not an http(s) URL: "
                 "give one like https://nat.example"
             )
+        parts = urlsplit(base_url)
         if parts.query or parts.fragment:
             raise UsageError(
                 f"simulator base URL {base_url!r} has a query or fragment: give only "
@@ -195,12 +197,12 @@ class NatSimulator:
     @property
     def endpoint(self) -> str:
         """The URL Segment POSTs events to: `{base_url}/segment`."""
-        return f"{self.base_url}/segment"
+        return f"{self.base_url}{SEGMENT_PATH}"
 
     @property
     def authorization(self) -> str:
         """The Authorization header value Segment sends with this key: `Basic base64(key:)`."""
-        return "Basic " + base64.b64encode(f"{self.api_key}:".encode()).decode("ascii")
+        return basic_authorization(self.api_key)
 
     @property
     def routes(self) -> tuple[str, ...]:
@@ -374,11 +376,11 @@ def _body_bytes(body: Any) -> bytes:
 
 #: The routes in matching order, as the reference app declares them (timeline before contact).
 _ROUTES: tuple[tuple[str, str, _Handler], ...] = (
-    ("POST", "/segment", NatSimulator._segment),
-    ("GET", "/contacts/{email}/timeline", NatSimulator._timeline),
-    ("GET", "/contacts/{email}", NatSimulator._contact),
-    ("GET", "/health", NatSimulator._health),
-    ("GET", "/stats", NatSimulator._stats),
-    ("POST", "/reset", NatSimulator._reset),
+    ("POST", SEGMENT_PATH, NatSimulator._segment),
+    ("GET", TIMELINE_PATH, NatSimulator._timeline),
+    ("GET", CONTACT_PATH, NatSimulator._contact),
+    ("GET", HEALTH_PATH, NatSimulator._health),
+    ("GET", STATS_PATH, NatSimulator._stats),
+    ("POST", RESET_PATH, NatSimulator._reset),
     ("GET", "/openapi.json", NatSimulator._openapi),
 )
