@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("generate", "validate", "run", "serve", "segment", "load")
+BENCHMARKS = ("generate", "validate", "run", "serve", "segment", "load", "tricks")
 
 
 def main() -> int:

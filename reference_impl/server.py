@@ -3,7 +3,6 @@ several worker processes, or in a background thread for tests and the harness.""
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import socket
@@ -24,6 +23,7 @@ from uvicorn.supervisors import Multiprocess
 
 from reference_impl.access_log import buffered_stderr
 from reference_impl.app import Faults, create_app
+from reference_impl.gc_tuning import tune_for_serving
 from reference_impl.protocol import ConnectionLimits, uvicorn_options
 from reference_impl.store import Store
 
@@ -67,18 +67,10 @@ class ServerConfig:
         return cls(**{**values, "faults": Faults(**values["faults"])})
 
 
-def _tune_garbage_collector() -> None:
-    """Fewer, cheaper collections for a server process: requests make many short-lived objects
-    and almost no cycles, and full collections over a large heap are the long pauses of p99."""
-    gc.collect()
-    gc.freeze()  # what is alive after start-up lives for the whole process
-    gc.set_threshold(50_000, 20, 100)
-
-
 def app_from_environment() -> Starlette:
     """The app factory uvicorn's worker processes call; reads the config the parent process set."""
     config = ServerConfig.from_environment(os.environ[_CONFIG_VARIABLE])
-    _tune_garbage_collector()
+    tune_for_serving()
     return create_app(
         Store(config.db_path),
         config.api_key,

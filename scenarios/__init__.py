@@ -13,6 +13,7 @@ from scenarios.expect import Ledger, expect_for, expect_sequence
 from scenarios.families import FAMILIES
 from scenarios.model import Auth, Expect, Outcome, Request, Scenario, Sequence, SequenceExpect
 from scenarios.sequence_cases import sequences
+from scenarios.stamping import StampingFallback
 
 __all__ = [
     "DEFAULT_MIX",
@@ -25,6 +26,7 @@ __all__ = [
     "Scenario",
     "Sequence",
     "SequenceExpect",
+    "StampingFallback",
     "catalogue",
     "expect_for",
     "expect_sequence",

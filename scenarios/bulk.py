@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from datetime import UTC, tzinfo
 
@@ -11,7 +12,7 @@ from scenarios.families import FAMILIES, variants_of
 from scenarios.model import Expect, Request, Scenario
 from scenarios.pools import Pools, make_pools
 from scenarios.sampler import Sampler
-from scenarios.stamping import Template, make_template, stamp
+from scenarios.stamping import StampingFallback, Template, make_template, stamp
 from scenarios.variant import Variant
 
 __all__ = ["DEFAULT_MIX", "TEMPLATES_PER_VARIANT", "format_mix", "generate", "parse_mix"]
@@ -173,6 +174,13 @@ def _built(source: _Source, sampler: Sampler, day_zone: tzinfo) -> tuple[Request
     """A request built in full, kept as a template for later copies when it can be."""
     template = None if source.in_full else make_template(source.variant, sampler)
     if template is None:
+        if not source.in_full:  # declared stampable, yet this build gave no template
+            warnings.warn(
+                f"bulk traffic builds {source.variant.id!r} in full from now on: it is declared "
+                "stampable, but a build of it gave no template (scenarios.stamping.make_template)",
+                StampingFallback,
+                stacklevel=2,
+            )
         source.in_full = True
         request = source.variant.build(sampler)
         return request, expect_for(request, day_zone=day_zone)

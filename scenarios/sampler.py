@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from scenarios.iso_format import DAY_MS, MomentFormatter
 from scenarios.pools import EVENT_NAMES, Pools
 
 __all__ = ["DAY_MS", "EMAIL_DOMAINS", "Person", "Sampler", "seed_tag"]
 
-DAY_MS = 86_400_000
 #: Reserved example domains (RFC 2606): no generated address can reach a real person.
 EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "example.net")
 #: Hosts of page URLs, on the same reserved domains.
@@ -29,11 +29,6 @@ _LOCALES = ("en-US", "en-GB", "de-DE", "fr-FR", "ja-JP", "pt-BR", "es-ES")
 _TIMEZONES = ("America/New_York", "Europe/Berlin", "Asia/Tokyo", "America/Sao_Paulo", "UTC")
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 _UNIX_EPOCH = date(1970, 1, 1)
-#: Formatting tables, so writing a moment is a few lookups: `THH:MM:` for every minute of a
-#: day, `00` to `99`, and `.000` to `.999`.
-_CLOCKS = tuple(f"T{minute // 60:02d}:{minute % 60:02d}:" for minute in range(24 * 60))
-_TWO_DIGITS = tuple(f"{number:02d}" for number in range(100))
-_MILLIS = tuple(f".{millis:03d}" for millis in range(1000))
 #: base64's two symbols mapped onto letters: base64 output becomes base62-looking ids.
 _TO_BASE62 = bytes.maketrans(b"+/", b"Qz")
 #: The RFC 4122 variant digit (8, 9, a or b) for any hex digit, keeping its two low bits.
@@ -75,7 +70,7 @@ class Person:
 class Sampler:
     """Values for one run; `scope` keeps catalogue, sequences and bulk contacts apart per seed."""
 
-    __slots__ = ("_day_texts", "_first_day", "_next_contact", "pools", "rng", "tag", "window_ms")
+    __slots__ = ("_moments", "_next_contact", "pools", "rng", "tag", "window_ms")
 
     def __init__(self, seed: int, pools: Pools, scope: str) -> None:
         if len(scope) != 1 or not scope.isalpha():
@@ -89,11 +84,7 @@ class Sampler:
         first_day = (start - _UNIX_EPOCH).days
         #: [start, end) of the run's moments, in milliseconds since the Unix epoch (UTC).
         self.window_ms = (first_day * DAY_MS, (first_day + _WINDOW_DAYS) * DAY_MS)
-        self._first_day = first_day - _MARGIN_DAYS
-        self._day_texts = tuple(
-            (start + timedelta(days=offset)).isoformat()
-            for offset in range(-_MARGIN_DAYS, _WINDOW_DAYS + _MARGIN_DAYS)
-        )
+        self._moments = MomentFormatter(first_day - _MARGIN_DAYS, _WINDOW_DAYS + 2 * _MARGIN_DAYS)
 
     # -- choices ---------------------------------------------------------------------------------
 
@@ -135,38 +126,18 @@ class Sampler:
         """Midnight UTC of the window's day `index` (0 is the first day), in milliseconds."""
         return self.window_ms[0] + index * DAY_MS
 
-    def _day_text(self, day_number: int) -> str:
-        index = day_number - self._first_day
-        if 0 <= index < len(self._day_texts):
-            return self._day_texts[index]
-        return (_UNIX_EPOCH + timedelta(days=day_number)).isoformat()
-
     def day_of(self, moment_ms: int) -> str:
         """The UTC calendar day of a moment, as YYYY-MM-DD."""
-        return self._day_text(moment_ms // DAY_MS)
+        return self._moments.day_text(moment_ms // DAY_MS)
 
     def iso(self, moment_ms: int, offset_minutes: int = 0, *, style: str = "js") -> str:
-        """The moment as RFC 3339 text, as a client library writes it.
+        """The moment as RFC 3339 text, as a client library writes it (`scenarios.iso_format`).
 
         `js`: milliseconds and Z (analytics.js, Segment's delivery); `python`: microseconds and
         an explicit offset (analytics-python's `isoformat()`); `seconds`: no fraction.
         """
-        day_number, in_day = divmod(moment_ms + offset_minutes * 60_000, DAY_MS)
-        minute, in_minute = divmod(in_day, 60_000)
-        second, millis = divmod(in_minute, 1000)
-        clock = f"{self._day_text(day_number)}{_CLOCKS[minute]}{_TWO_DIGITS[second]}"
-        if offset_minutes == 0 and style == "js":
-            return f"{clock}{_MILLIS[millis]}Z"
-        if offset_minutes == 0 and style == "seconds":
-            return clock + "Z"
-        off_hours, off_minutes = divmod(abs(offset_minutes), 60)
-        sign = "-" if offset_minutes < 0 else "+"
-        zone = f"{sign}{_TWO_DIGITS[off_hours]}:{_TWO_DIGITS[off_minutes]}"
-        if style == "seconds":
-            return clock + zone
-        if style == "python":
-            return f"{clock}{_MILLIS[millis]}{_MILLIS[int(self.rng.random() * 1000)][1:]}{zone}"
-        return f"{clock}{_MILLIS[millis]}{zone}"
+        micros = int(self.rng.random() * 1000) if style == "python" else 0
+        return self._moments.iso(moment_ms, offset_minutes, style, micros)
 
     def segment_times(self, moment_ms: int, *, skew: bool = True) -> dict[str, str]:
         """`timestamp` and the three times it is derived from, consistent as Segment makes them.

@@ -19,12 +19,17 @@ from scenarios.model import Request
 from scenarios.sampler import Sampler
 from scenarios.variant import Variant
 
-__all__ = ["MarkingSampler", "Template", "make_template", "stamp"]
+__all__ = ["MarkingSampler", "StampingFallback", "Template", "make_template", "stamp"]
 
 #: `{~<kind><length>_<serial>~}`: the kind's case survives `.upper()`/`.title()` of the text
 #: around it and says the case of the value; the same serial gets the same value in one copy.
 _MARKER = re.compile(r"\{~([A-Za-z])(\d*)_(\d+)~\}")
 _OPENING = "{~"
+
+
+class StampingFallback(UserWarning):
+    """A variant declared stampable gave no template, so bulk traffic builds it in full: correct,
+    but several times slower. Declare it `stampable=False`, or make its builder keep ids whole."""
 
 
 class MarkingSampler(Sampler):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
 import signal
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import requests
 from hypothesis import settings
 
 from reference_impl import Store, create_app, running_server
+from tests.helpers import leaked_processes
 
 pytest_plugins = ["tests.browser"]
 
@@ -58,3 +62,28 @@ def http(destination_url: str) -> Iterator[requests.Session]:
     with requests.Session() as session:
         session.headers.update(basic_auth())
         yield session
+
+
+#: Every process this pytest process starts inherits this variable; one still alive at the end of
+#: the session is a leak (a server or worker a test forgot to stop).
+_OWNER_VARIABLE = "NAT_TESTS_OWNER"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Each xdist worker overrides what it inherited from the controller: its own children only.
+    os.environ[_OWNER_VARIABLE] = f"{os.getpid()}-{uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_process_outlives_the_tests() -> Iterator[None]:
+    """Fail the run if a process a test started is still alive once every test has finished.
+
+    The leaked processes are killed and named (pid and command line) in the error."""
+    yield
+    leaked = leaked_processes(os.environ[_OWNER_VARIABLE], grace=10.0)
+    for process in leaked:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+    assert not leaked, "processes started by the tests are still running: " + "; ".join(
+        f"pid {process.pid}: {process.command}" for process in leaked
+    )

@@ -29,8 +29,10 @@ from harness.clauses import CLAUSES
 from harness.target import Exchange, Sent
 from scenarios.expect import expect_for, expect_sequence
 from scenarios.model import Request, Scenario, Sequence
+from tests.helpers import TIMESTAMP, identify
 
-TS = "2020-05-31T17:55:47.263Z"
+TS = TIMESTAMP
+PETER = "Peter@Example.com"
 URL = "http://127.0.0.1:9/segment"
 REGISTRY = default_registry()
 
@@ -111,23 +113,21 @@ def _skips(check_id: str, subject: Scenario | Sequence, *exchanges: Exchange, **
     return skipped.value.reason
 
 
-def _identify(email: str = "Peter@Example.com", **extra: Any) -> dict[str, Any]:
-    return {"type": "identify", "timestamp": TS, "traits": {"email": email}, **extra}
-
-
-RECOMMENDED = _scenario(_identify(page={"url": "https://a.example/x"}), name="recommended/plain")
-BEARER = _scenario(_identify(), name="edge/bearer-auth", auth="bearer")
+RECOMMENDED = _scenario(
+    identify(PETER, page={"url": "https://a.example/x"}), name="recommended/plain"
+)
+BEARER = _scenario(identify(PETER), name="edge/bearer-auth", auth="bearer")
 MISSING_EMAIL = _scenario({"type": "identify", "timestamp": TS}, name="malformed/missing-email")
-BAD_EMAIL = _scenario(_identify("not-an-address"), name="malformed/invalid-email")
+BAD_EMAIL = _scenario(identify("not-an-address"), name="malformed/invalid-email")
 MISSING_TYPE = _scenario({"timestamp": TS, "email": "a@example.com"}, name="malformed/no-type")
-CONTEXT_LIST = _scenario(_identify(context=[]), name="malformed/context-not-object")
+CONTEXT_LIST = _scenario(identify(PETER, context=[]), name="malformed/context-not-object")
 TRAITS_TEXT = _scenario(
     {"type": "identify", "timestamp": TS, "traits": "a@example.com"}, name="malformed/traits-text"
 )
 TRACK = _scenario({"type": "track", "timestamp": TS, "email": "a@example.com"}, name="type/track")
-WRONG_KEY = _scenario(_identify("a@example.com"), auth="wrong", name="auth/wrong-key")
+WRONG_KEY = _scenario(identify("a@example.com"), auth="wrong", name="auth/wrong-key")
 RELATIVE_URL = _scenario(
-    _identify(page={"url": "/pricing"}, event="Logged In"), name="edge/relative-url-warning"
+    identify(PETER, page={"url": "/pricing"}, event="Logged In"), name="edge/relative-url-warning"
 )
 
 
@@ -362,7 +362,7 @@ def test_a_malformed_call_refused_with_the_contracts_status_passes() -> None:
 def test_a_malformed_call_answered_2xx_fails_with_the_clause_of_its_fault() -> None:
     failure = _fails("invalid_call_is_not_accepted", MISSING_EMAIL, _answer(MISSING_EMAIL, 200, {}))
     assert "stored or silently lost" in failure.expected and failure.clause == "B.3"
-    no_zone = _scenario(_identify(timestamp="2020-05-31T17:55:47"), name="malformed/no-zone")
+    no_zone = _scenario(identify(PETER, timestamp="2020-05-31T17:55:47"), name="malformed/no-zone")
     failure = _fails("invalid_call_is_not_accepted", no_zone, _answer(no_zone, 201, {}))
     assert failure.clause == "B.4"
 
@@ -648,11 +648,3 @@ def test_one_read_back_serves_every_check_of_a_subject() -> None:
     REGISTRY["accepted_call_is_stored"].verify(observation)
     REGISTRY["description_follows_precedence"].verify(observation)
     assert probe.reads == 1
-
-
-def test_the_package_exports_what_all_says() -> None:
-    import harness.checks as package
-
-    assert len(set(package.__all__)) == len(package.__all__)
-    assert all(hasattr(package, name) for name in package.__all__)
-    assert {"Check", "CheckFailed", "Registry", "check", "default_registry"} <= set(package.__all__)

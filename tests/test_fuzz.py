@@ -22,7 +22,7 @@ _GOOD_AUTH = b"Basic " + base64.b64encode(f"{API_KEY}:".encode())
 _TS = "2020-05-31T17:55:47.263Z"
 
 
-def _identify(rng: random.Random) -> dict[str, object]:
+def _fuzzed_identify(rng: random.Random) -> dict[str, object]:
     return {
         "type": rng.choice(["identify", "IDENTIFY", "Identify", "track", "page", "\u0131dentify"]),
         "timestamp": rng.choice([_TS, "2020-05-31T19:55:47+02:00", "0001-01-01T00:00:00+01:00",
@@ -57,7 +57,7 @@ def _spliced(rng: random.Random, raw: bytes) -> bytes:
     """A valid identify with `raw` JSON text as the value of one field the rules read, or not."""
     place = rng.choice(["url", "event", "page", "context", "traits", "timestamp", "type",
                         "email", "messageId", "other"])  # fmt: skip
-    body = orjson.dumps({**_identify(rng), "email": "x@example.com"})
+    body = orjson.dumps({**_fuzzed_identify(rng), "email": "x@example.com"})
     return body[:-1] + b',"' + place.encode() + b'":' + raw + b"}"
 
 
@@ -86,7 +86,7 @@ def _invalid_utf8(rng: random.Random) -> bytes:
 
 
 def _broken_json(rng: random.Random) -> bytes:
-    body = orjson.dumps(_identify(rng))
+    body = orjson.dumps(_fuzzed_identify(rng))
     return rng.choice([body[: rng.randrange(len(body))], body + b",", b"\xef\xbb\xbf" + body,
                        body.replace(b":", b"=", 1), b"", b"   ", b"\x00", b"null", b"[]",
                        b'"identify"', body + body, b"{" * 2000])  # fmt: skip
@@ -97,7 +97,7 @@ def _oversize(rng: random.Random) -> bytes:
 
 
 _BODIES: list[Callable[[random.Random], bytes]] = [
-    lambda rng: orjson.dumps(_identify(rng)),
+    lambda rng: orjson.dumps(_fuzzed_identify(rng)),
     lambda rng: orjson.dumps(_random_json(rng)),
     _deep,
     _huge_number,

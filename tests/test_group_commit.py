@@ -12,6 +12,7 @@ import orjson
 
 from reference_impl import Accepted, Receipt, Store, create_app
 from tests.conftest import API_KEY
+from tests.helpers import identify
 
 POISON = "poison@example.com"
 
@@ -76,10 +77,8 @@ async def _post(app: Any, body: bytes) -> tuple[int, dict[str, Any]]:
     return sent[0]["status"], orjson.loads(b"".join(m.get("body", b"") for m in sent[1:]))
 
 
-def _identify(email: str) -> bytes:
-    return orjson.dumps(
-        {"type": "identify", "timestamp": "2020-05-31T17:55:47Z", "traits": {"email": email}}
-    )
+def _body(email: str) -> bytes:
+    return orjson.dumps(identify(email, timestamp="2020-05-31T17:55:47Z"))
 
 
 def test_an_event_the_store_cannot_record_fails_alone(tmp_path: Path) -> None:
@@ -88,7 +87,7 @@ def test_an_event_the_store_cannot_record_fails_alone(tmp_path: Path) -> None:
     emails = [POISON if n % 3 == 1 else f"ok-{n}@example.com" for n in range(12)]
 
     async def all_at_once() -> list[tuple[int, dict[str, Any]]]:
-        return await asyncio.gather(*(_post(app, _identify(email)) for email in emails))
+        return await asyncio.gather(*(_post(app, _body(email)) for email in emails))
 
     answers = asyncio.run(all_at_once())
     store.close()
@@ -103,7 +102,7 @@ def test_events_recorded_alone_after_a_failed_batch_keep_their_order(tmp_path: P
     """Two calls for one contact and day in a failed batch: the first still creates the entry."""
     store = _PoisonedStore(tmp_path / "nat.db")
     app = create_app(store, API_KEY)
-    bodies = [_identify("same@example.com"), _identify(POISON), _identify("same@example.com")]
+    bodies = [_body("same@example.com"), _body(POISON), _body("same@example.com")]
 
     async def all_at_once() -> list[tuple[int, dict[str, Any]]]:
         return await asyncio.gather(*(_post(app, body) for body in bodies))

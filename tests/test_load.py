@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from reference_impl import running_server
 from scenarios import Expect
 from tests.broken_destinations import Defect, broken_destination
 from tests.conftest import API_KEY, sigint_as_in_a_terminal
+from tests.helpers import free_port
 
 CREATED = Expect(200, "created", contact="a@example.com", day="2024-05-01")
 REJECTED = Expect(400, "rejected", error_field="traits.email")
@@ -280,7 +280,7 @@ def test_the_locust_file_path_is_printed_for_locust_itself() -> None:
 
 
 def test_without_headless_the_web_ui_comes_up_and_ctrl_c_ends_with_130() -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "harness", "load", "--web-port", str(port)],
         preexec_fn=sigint_as_in_a_terminal,
@@ -314,10 +314,3 @@ def _get(url: str) -> requests.Response | None:
         return requests.get(url, timeout=5)
     except requests.ConnectionError:
         return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

@@ -25,18 +25,9 @@ from reference_impl import Store, create_app, running_server
 from reference_impl.ui import CONTACTS_PER_PAGE
 from tests.browser import Tab, open_tab
 from tests.conftest import API_KEY, basic_auth
+from tests.helpers import identify
 
 PETER = "peter@example.com"
-
-
-def _identify(email: str, timestamp: str, message_id: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": "identify",
-        "timestamp": timestamp,
-        "messageId": message_id,
-        "traits": {"email": email, **fields.pop("traits", {})},
-        **fields,
-    }
 
 
 def _send(base: str, *calls: dict[str, Any]) -> None:
@@ -52,15 +43,32 @@ def destination(tmp_path: Any) -> Iterator[str]:
     with running_server(create_app(store, API_KEY)) as base:
         _send(
             base,
-            _identify("Peter@Example.com", "2024-05-01T09:00:00Z", "p-1",
-                      page={"url": "https://example.com/pricing"}, traits={"plan": "pro"}),
-            _identify(PETER, "2024-05-01T18:00:00Z", "p-2", event="Logged In",
-                      traits={"order_completed_last_30_days": True}),
-            _identify(PETER, "2024-05-01T19:00:00Z", "p-3", traits={"churned": False}),
-            _identify(PETER, "2024-05-02T08:00:00Z", "p-4", event="Logged In",
-                      traits={"plan": "business"}),
-            _identify("ada@example.org", "2024-06-01T10:00:00Z", "a-1"),
-        )  # fmt: skip
+            identify(
+                "Peter@Example.com",
+                timestamp="2024-05-01T09:00:00Z",
+                messageId="p-1",
+                page={"url": "https://example.com/pricing"},
+                traits={"plan": "pro"},
+            ),
+            identify(
+                PETER,
+                timestamp="2024-05-01T18:00:00Z",
+                messageId="p-2",
+                event="Logged In",
+                traits={"order_completed_last_30_days": True},
+            ),
+            identify(
+                PETER, timestamp="2024-05-01T19:00:00Z", messageId="p-3", traits={"churned": False}
+            ),
+            identify(
+                PETER,
+                timestamp="2024-05-02T08:00:00Z",
+                messageId="p-4",
+                event="Logged In",
+                traits={"plan": "business"},
+            ),
+            identify("ada@example.org", timestamp="2024-06-01T10:00:00Z", messageId="a-1"),
+        )
         yield base
     store.close()
 
@@ -113,10 +121,17 @@ def test_contacts_are_listed_newest_first_and_found_by_search(
 def test_the_list_is_paged(tmp_path: Any, signed_in: Tab) -> None:
     store = Store(tmp_path / "many.db")
     with running_server(create_app(store, API_KEY)) as base:
-        _send(base, *(
-            _identify(f"person{number:03d}@example.com", "2024-05-01T09:00:00Z", f"m{number}")
-            for number in range(CONTACTS_PER_PAGE + 3)
-        ))  # fmt: skip
+        _send(
+            base,
+            *(
+                identify(
+                    f"person{number:03d}@example.com",
+                    timestamp="2024-05-01T09:00:00Z",
+                    messageId=f"m{number}",
+                )
+                for number in range(CONTACTS_PER_PAGE + 3)
+            ),
+        )
         page = signed_in.page
         page.goto(base + "/ui")
         assert page.locator("#contacts tbody tr").count() == CONTACTS_PER_PAGE
@@ -159,7 +174,10 @@ def test_a_timeline_refreshes_while_traffic_arrives(destination: str, signed_in:
     page = signed_in.page
     page.goto(f"{destination}/ui/contacts/{PETER}")
     assert page.locator("article.day").count() == 2
-    _send(destination, _identify(PETER, "2024-05-03T08:00:00Z", "p-5", event="Trial Started"))
+    _send(
+        destination,
+        identify(PETER, timestamp="2024-05-03T08:00:00Z", messageId="p-5", event="Trial Started"),
+    )
     page.wait_for_selector("article.day[data-day='2024-05-03']", timeout=15_000)
     assert page.locator("article.day").count() == 3
     assert signed_in.errors == []

@@ -3,7 +3,6 @@ with the run's results, and each showing a failure's curl line, answer and expec
 
 from __future__ import annotations
 
-import importlib
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -230,13 +229,3 @@ def test_progress_consumes_events_quietly_off_a_terminal(failing_url: str, subje
 def test_a_run_that_did_not_finish_has_no_report() -> None:
     with pytest.raises(HarnessError, match="did not finish"):
         Recorder().report()
-
-
-@pytest.mark.parametrize(
-    "module",
-    ["harness.reports", "harness.runner", "harness.target", "harness.config"],
-)
-def test_each_module_exports_what_all_says(module: str) -> None:
-    imported = importlib.import_module(module)
-    assert len(set(imported.__all__)) == len(imported.__all__)
-    assert [name for name in imported.__all__ if not hasattr(imported, name)] == []

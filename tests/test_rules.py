@@ -13,12 +13,9 @@ from hypothesis import strategies as st
 
 from contract.limits import MAX_BODY_BYTES, MAX_NESTING_DEPTH
 from reference_impl.rules import STANDARD_DESCRIPTION, Accepted, Rejected, evaluate, parse_body
+from tests.helpers import TIMESTAMP, identify
 
-TS = "2020-05-31T17:55:47.263Z"
-
-
-def identify(**fields: Any) -> dict[str, Any]:
-    return {"type": "identify", "timestamp": TS, **fields}
+TS = TIMESTAMP
 
 
 def accepted(payload: Any, **kwargs: Any) -> Accepted:

@@ -24,8 +24,9 @@ from reference_impl.rules import Accepted, Rejected, evaluate, parse_body
 from scenarios import catalogue, generate, sequences
 from schemas import ACCEPTED, SCHEMA_NAMES, load_schema, schema_registry
 from tests.conftest import CORPUS
+from tests.helpers import TIMESTAMP, identify
 
-TS = "2020-05-31T17:55:47.263Z"
+TS = TIMESTAMP
 
 _PYTHON = Draft202012Validator(
     load_schema(ACCEPTED),
@@ -54,10 +55,6 @@ def assert_agree(payload: Any) -> bool:
             f"jsonschema says {schema_errors}"
         )
     return answers["rules"]
-
-
-def identify(**fields: Any) -> dict[str, Any]:
-    return {"type": "identify", "timestamp": TS, **fields}
 
 
 # --- named cases --------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -19,6 +18,7 @@ from harness.cli import main
 from reference_impl import Store, create_app, running_server
 from tests.broken_destinations import Defect, broken_destination
 from tests.conftest import sigint_as_in_a_terminal
+from tests.helpers import free_port
 from tests.test_preflight import HangsAfter
 
 API_KEY = "cli-key"
@@ -65,7 +65,7 @@ def test_help_shows_an_example_and_the_exit_codes(
 def test_list_prints_what_would_run_and_sends_nothing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    unreachable = f"http://127.0.0.1:{_free_port()}"
+    unreachable = f"http://127.0.0.1:{free_port()}"
     code, out, err = _nat_harness(
         monkeypatch,
         capsys,
@@ -301,7 +301,7 @@ def test_a_report_path_that_cannot_be_written_exits_2_before_anything_is_sent(
     where: str,
     message: str,
 ) -> None:
-    unreachable = f"http://127.0.0.1:{_free_port()}"  # a run that started would say so
+    unreachable = f"http://127.0.0.1:{free_port()}"  # a run that started would say so
     args = ["run", "--target", unreachable, "--api-key", "k", option, str(tmp_path / where)]
     code, out, err = _nat_harness(monkeypatch, capsys, *args)
     assert code == 2
@@ -320,12 +320,6 @@ def test_a_report_in_a_read_only_directory_exits_2(
         monkeypatch, capsys, "run", "--report-json", str(locked / "report.json")
     )
     assert code == 2 and "cannot write there (permission denied)" in err
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize(
@@ -355,7 +349,7 @@ def test_an_unreachable_target_or_wrong_arguments_exit_2_with_a_clear_message(
     args: list[str],
     message: str,
 ) -> None:
-    port = str(_free_port())
+    port = str(free_port())
     code, out, err = _nat_harness(
         monkeypatch, capsys, "run", *(arg.replace("{port}", port) for arg in args)
     )

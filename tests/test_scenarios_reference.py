@@ -1,12 +1,12 @@
 """Every expectation holds against the reference destination, served over HTTP on loopback.
 
-The expectations come from the rules and the contract's state rules (`scenarios.expect`); the
-reference destination implements the same contract with its own store, so the two must agree.
+The reference's real answers are judged against the reviewed golden file (status, outcome, error
+field, description source, warnings), and against the scenarios' expectations for what varies
+with the seed (contact, day, description), which come from `scenarios.expect`.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +16,8 @@ import requests
 
 from reference_impl import Store, create_app, running_server
 from scenarios import Request, Scenario, Sequence, catalogue, generate, sequences
+from tests.conftest import basic_auth
+from tests.helpers import golden
 
 API_KEY = "scenario-key"
 
@@ -63,7 +65,7 @@ def _headers(request: Request) -> dict[str, str]:
     if request.auth in ("bearer", "wrong-bearer"):
         headers["Authorization"] = f"Bearer {key}"
     elif key is not None:
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+        headers.update(basic_auth(key))
     return headers
 
 
@@ -100,6 +102,22 @@ def _assert_answer(scenario: Scenario, status: int, body: dict[str, Any]) -> Non
     assert seen == wanted, scenario.id
 
 
+def _assert_reviewed(name: str, reviewed: dict[str, Any], status: int, body: Any) -> None:
+    """The destination's real answer is the one in the reviewed golden file."""
+    assert status == reviewed["status"], (name, body)
+    if status != 200:
+        assert reviewed["error_field"] in {error["field"] for error in body["errors"]}, name
+        return
+    seen = {"status": status, "outcome": body["outcome"]}
+    if "description_source" in reviewed:
+        seen["description_source"] = body["description_source"]
+    if body["replayed"]:
+        seen["replayed"] = True
+    if body["warnings"]:
+        seen["warnings"] = [warning["field"] for warning in body["warnings"]]
+    assert seen == reviewed, name
+
+
 def _get(destination: _Destination, path: str) -> dict[str, Any]:
     answer = destination.get(path)
     assert answer.status_code == 200, answer.text
@@ -107,8 +125,11 @@ def _get(destination: _Destination, path: str) -> dict[str, Any]:
 
 
 def test_the_catalogue_gets_the_expected_answers(destination: _Destination) -> None:
+    reviewed = golden()["catalogue"]
     for scenario in catalogue(seed=31):
-        _assert_answer(scenario, *_send(destination, scenario))
+        status, body = _send(destination, scenario)
+        _assert_reviewed(scenario.id, reviewed[scenario.id], status, body)
+        _assert_answer(scenario, status, body)
 
 
 def test_bulk_traffic_gets_the_expected_answers(destination: _Destination) -> None:
@@ -122,11 +143,17 @@ def test_bulk_traffic_gets_the_expected_answers(destination: _Destination) -> No
 def test_each_sequence_ends_in_the_expected_state(
     destination: _Destination, sequence: Sequence
 ) -> None:
-    for step in sequence.steps:  # a concurrent burst sent in order is one of its orderings
-        _assert_answer(step, *_send(destination, step))
+    reviewed = golden()["sequences"][sequence.id]
+    assert len(reviewed["steps"]) == len(sequence.steps)
+    for step, reviewed_step in zip(sequence.steps, reviewed["steps"], strict=True):
+        # A concurrent burst sent in order is one of its orderings.
+        status, body = _send(destination, step)
+        _assert_reviewed(step.id, reviewed_step, status, body)
+        _assert_answer(step, status, body)
     contact = quote(sequence.final.contact, safe="")
     timeline = _get(destination, f"/contacts/{contact}/timeline")
     assert tuple(entry["day"] for entry in timeline["entries"]) == sequence.final.timeline_days
+    assert len(timeline["entries"]) == reviewed["timeline_days"]
     properties = _get(destination, f"/contacts/{contact}")["properties"]
     values = {name: found["value"] for name, found in properties.items()}
     assert values == sequence.final.properties

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
 
 from scenarios import Sequence, expect_sequence, sequences
+from tests.golden.make_golden import golden_step
+from tests.helpers import golden
 
 
-@pytest.fixture(scope="module")
-def plans() -> dict[str, Sequence]:
-    return {sequence.id: sequence for sequence in sequences(seed=21)}
+@pytest.fixture(scope="module", params=[21, 5])
+def plans(request: pytest.FixtureRequest) -> dict[str, Sequence]:
+    return {sequence.id: sequence for sequence in sequences(seed=request.param)}
 
 
 def _instant(text: str) -> datetime:
@@ -42,11 +45,31 @@ def test_each_sequence_has_its_own_contact(plans: dict[str, Sequence]) -> None:
         assert step_contacts == {sequence.final.contact}, sequence.id
 
 
-def test_expectations_follow_from_the_steps(plans: dict[str, Sequence]) -> None:
-    for sequence in plans.values():
-        expects, final = expect_sequence(step.request for step in sequence.steps)
-        assert expects == tuple(step.expect for step in sequence.steps), sequence.id
-        assert final == sequence.final, sequence.id
+def test_the_sequences_are_the_reviewed_golden_file(plans: dict[str, Sequence]) -> None:
+    """Each step's answer, whether the steps are concurrent, and the number of timeline days are
+    the ones a person reviewed against CONTRACT.md (tests/golden/catalogue.json)."""
+    reviewed = golden()["sequences"]
+    assert set(plans) == set(reviewed), "regenerate and review: tests/golden/make_golden.py"
+    for sequence_id, sequence in plans.items():
+        seen = {
+            "concurrent": sequence.concurrent,
+            "steps": [golden_step(step.expect) for step in sequence.steps],
+            "timeline_days": len(sequence.final.timeline_days),
+        }
+        assert seen == reviewed[sequence_id], sequence_id
+
+
+def test_in_another_day_zone_either_side_of_utc_midnight_is_one_day(
+    plans: dict[str, Sequence],
+) -> None:
+    """The day is the calendar day in the server's zone (B.7): in Kiritimati (UTC+14), 23:59:59
+    and 00:00:00 UTC are 13:59:59 and 14:00:00 of one local day: the second call is deduplicated."""
+    zone = ZoneInfo("Pacific/Kiritimati")
+    sequence = plans["sequence/either-side-of-utc-midnight"]
+    expects, final = expect_sequence((step.request for step in sequence.steps), day_zone=zone)
+    assert [expect.outcome for expect in expects] == ["created", "deduplicated"]
+    before = _instant(sequence.steps[0].request.payload["timestamp"])
+    assert final.timeline_days == ((before + timedelta(hours=14)).date().isoformat(),)
 
 
 def test_n_calls_in_one_day_make_one_entry(plans: dict[str, Sequence]) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+import warnings
+
 import pytest
 
+from scenarios import FAMILIES, generate
+from scenarios.bulk import TEMPLATES_PER_VARIANT
 from scenarios.expect import ExpectShape, expect_for
 from scenarios.families import VARIANTS
 from scenarios.model import Request
 from scenarios.pools import make_pools
 from scenarios.sampler import Sampler
-from scenarios.stamping import make_template, stamp
+from scenarios.stamping import StampingFallback, make_template, stamp
 from scenarios.variant import Variant
 
 COPIES = 6
@@ -106,3 +111,37 @@ def test_a_value_used_twice_gets_the_same_fresh_value_in_both_places(sampler: Sa
         assert payload["context"]["device"]["id"] == payload["messageId"].upper()
     assert len({copy.payload["messageId"] for copy in copies}) == 3
     assert len({copy.payload["traits"]["email"] for copy in copies}) == 3
+
+
+def test_a_stampable_variant_that_gives_no_template_is_built_in_full_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No silent slow path: bulk traffic says, once, which variant it builds in full."""
+
+    def cuts_ids(built: Sampler) -> Request:
+        person = built.person()
+        payload = {"type": "identify", "timestamp": "2026-02-13T10:00:00Z", "traits": {}}
+        payload["traits"]["email"] = person.email
+        payload["messageId"] = built.uuid4()[:4]  # a cut marker: no template can be made
+        return Request(payload)
+
+    variant = Variant("recommended/cuts-ids", "cuts its ids", cuts_ids)
+    bulk = importlib.import_module(generate.__module__)  # the module, not the function
+    monkeypatch.setattr(bulk, "variants_of", lambda family: (variant,))
+    with pytest.warns(StampingFallback, match="'recommended/cuts-ids' in full") as caught:
+        scenarios = list(generate(300, seed=3, mix={"recommended": 1}))
+    assert len(caught) == 1, "one warning per variant, not one per request"
+    assert len(scenarios) == 300
+    assert all(scenario.expect == expect_for(scenario.request) for scenario in scenarios)
+    assert len({scenario.request.payload["messageId"] for scenario in scenarios}) > 1
+
+
+def test_no_variant_of_bulk_traffic_falls_back_to_full_builds() -> None:
+    """Every variant in bulk traffic gets all its templates: enough traffic that each one is
+    built TEMPLATES_PER_VARIANT times, any fallback an error."""
+    in_bulk = [variant for variant in VARIANTS if variant.weight and variant.stampable]
+    count = 8 * TEMPLATES_PER_VARIANT * len(in_bulk)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StampingFallback)
+        produced = sum(1 for _ in generate(count, seed=5, mix=dict.fromkeys(FAMILIES, 1)))
+    assert produced == count

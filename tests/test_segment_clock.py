@@ -15,13 +15,25 @@ START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
 
 class FakeTimer:
-    """Real time under the test's control."""
+    """Real time under the test's control; `consulted` is set when a thread other than the
+    test's own reads it (a taker looking at the clock before it decides to wait or take)."""
 
     def __init__(self) -> None:
         self.now = 100.0
+        self.consulted = threading.Event()
+        self._test_thread = threading.current_thread()
 
     def __call__(self) -> float:
+        if threading.current_thread() is not self._test_thread:
+            self.consulted.set()
         return self.now
+
+
+def _until_waiting(agenda: Agenda[str], timer: FakeTimer) -> None:
+    """Return once the taker has looked at the clock and is blocked waiting: it read the clock
+    holding the agenda's lock, so the lock is free again only once it waits (or has taken)."""
+    assert timer.consulted.wait(5), "the taker never looked at the clock"
+    agenda.outstanding()  # takes the agenda's lock
 
 
 @pytest.mark.parametrize(
@@ -80,15 +92,17 @@ def test_instant_agenda_jumps_to_the_earliest_due_job_when_idle() -> None:
 
 def test_instant_agenda_waits_for_work_in_progress_before_jumping() -> None:
     """A job in progress may schedule something sooner, so the clock must not jump past it."""
-    clock = VirtualClock(0, start=START, timer=FakeTimer())
+    timer = FakeTimer()
+    clock = VirtualClock(0, start=START, timer=timer)
     agenda: Agenda[str] = Agenda(clock)
     agenda.put_many([(0.0, "first"), (3600.0, "later")])
     assert agenda.take() == "first"
     taken: list[tuple[str | None, float]] = []
     taker = threading.Thread(target=lambda: taken.append((agenda.take(), clock.now())), daemon=True)
     taker.start()
-    taker.join(0.05)
-    assert taker.is_alive(), "the agenda jumped while a job was still in progress"
+    _until_waiting(agenda, timer)
+    assert agenda.next_due() == 3600.0, "the agenda handed out the later job"
+    assert clock.now() == 0.0, "the agenda jumped while a job was still in progress"
     agenda.put("retry", 60.0)
     agenda.done()
     taker.join(5)
@@ -103,9 +117,9 @@ def test_scaled_agenda_releases_a_job_only_when_its_time_comes() -> None:
     result: list[str | None] = []
     taker = threading.Thread(target=lambda: result.append(agenda.take()), daemon=True)
     taker.start()
-    taker.join(0.05)
-    assert taker.is_alive()
-    timer.now += 0.06  # 600 virtual seconds
+    _until_waiting(agenda, timer)
+    assert agenda.next_due() == 500.0, "the job was released before its time"
+    timer.now += 0.06  # 600 virtual seconds: the taker's next look at the clock finds it due
     taker.join(5)
     assert result == ["job"]
 

@@ -33,6 +33,7 @@ from harness.segment import (
 )
 from reference_impl import Faults, Store, create_app, running_server
 from tests.conftest import API_KEY
+from tests.helpers import segment_identify
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class Reply:
     status: int = 200
     content: dict[str, Any] = field(default_factory=lambda: {"outcome": "created"})
     headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
+    #: No answer until this is set (a destination that has not answered yet).
+    held_until: threading.Event | None = None
 
 
 @dataclass
@@ -60,8 +62,8 @@ class StubDestination:
                 self.received.append((dict(request.headers), body))
                 number = len(self.received)
             reply = self.answer(number, body)
-            if reply.delay:
-                await asyncio.sleep(reply.delay)
+            if reply.held_until is not None:
+                await asyncio.to_thread(reply.held_until.wait, 30)
             return Response(
                 orjson.dumps(reply.content), reply.status, reply.headers, "application/json"
             )
@@ -84,15 +86,7 @@ def simulator_for(url: str, *, timeout: float = 5.0, **config: Any) -> SegmentSi
     )
 
 
-def identify(key: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": "identify",
-        "userId": f"user-{key}",
-        "messageId": f"message-{key}",
-        "traits": {"email": f"{key}@example.com"},
-        "timestamp": "2024-05-01T10:00:00.000Z",
-        **fields,
-    }
+identify = segment_identify
 
 
 def deliver(simulator: SegmentSimulator, events: list[dict[str, Any]], timeout: float = 30) -> None:
@@ -193,8 +187,13 @@ def test_connection_refused_is_retried_then_dropped() -> None:
 
 
 def test_timeout_is_retried_and_the_retry_delivers() -> None:
+    retried = threading.Event()
+
     def answer(number: int, body: dict[str, Any]) -> Reply:
-        return Reply(delay=0.5) if number == 1 else Reply()
+        if number == 1:
+            return Reply(held_until=retried)  # the first attempt is answered only after the retry
+        retried.set()
+        return Reply()
 
     with stub_destination(answer) as stub:
         simulator = simulator_for(stub.url, timeout=0.2)

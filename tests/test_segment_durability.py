@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reference_impl import Store, create_app, running_server
 from tests.conftest import API_KEY
+from tests.helpers import segment_identify
 from tests.segment_processes import Running, simulator_processes
 
 
@@ -104,13 +105,10 @@ def destination(tmp_path: Path) -> Iterator[tuple[str, Gate, Store]]:
 
 
 def identify(group: str, number: int) -> dict[str, Any]:
-    return {
-        "type": "identify",
-        "userId": f"{group}-{number}",
-        "messageId": f"{group}-{number}",
-        "traits": {"email": f"{group}-{number}@example.com"},
-        "timestamp": "2026-05-01T10:00:00.000Z",
-    }
+    """A numbered call of `group`: its ids and email are `{group}-{number}`."""
+    return segment_identify(
+        number, user=group, message=group, person=group, timestamp="2026-05-01T10:00:00.000Z"
+    )
 
 
 def batches(group: str, count: int, size: int = 20) -> Iterator[list[dict[str, Any]]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from harness.segment import (
 )
 from reference_impl import Store, create_app, running_server
 from tests.conftest import API_KEY, basic_auth
+from tests.helpers import segment_identify
 
 WRITE_KEY = "segment-write-key"
 
@@ -65,15 +67,7 @@ def guarded_tracking_api(destination_url: str) -> Iterator[str]:
         yield url
 
 
-def identify(number: int | str, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": "identify",
-        "userId": f"user-{number}",
-        "messageId": f"message-{number}",
-        "traits": {"email": f"person-{number}@example.com"},
-        "timestamp": "2024-05-01T10:00:00.000Z",
-        **fields,
-    }
+identify = partial(segment_identify, person="person")
 
 
 def journal(url: str, **query: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +26,12 @@ from harness.segment import (
 from harness.segment.pipeline import Filtered
 from reference_impl import Store, create_app, running_server
 from tests.conftest import API_KEY
+from tests.helpers import segment_identify
 from tests.test_segment_delivery import Reply, stub_destination
 
-
-def identify(number: int) -> dict[str, Any]:
-    return {
-        "type": "identify",
-        "userId": f"user-{number}",
-        "messageId": f"kept-{number}",
-        "traits": {"email": f"kept-{number}@example.com"},
-        "timestamp": "2026-05-01T10:00:00.000Z",
-    }
+identify = partial(
+    segment_identify, message="kept", person="kept", timestamp="2026-05-01T10:00:00.000Z"
+)
 
 
 @pytest.fixture

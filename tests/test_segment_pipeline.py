@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from harness.errors import UsageError
 from harness.segment.faults import DeliveryFaults
 from harness.segment.pipeline import DAY, Filtered, Forward, Pipeline, enabled_for
+from tests import helpers
+from tests.helpers import ABSENT
 
 RECEIVED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -38,14 +41,9 @@ def pipeline(clock: Wall) -> Pipeline:
     return Pipeline(clock)
 
 
-def identify(**fields: Any) -> dict[str, Any]:
-    return {
-        "type": "identify",
-        "userId": "u1",
-        "messageId": "m1",
-        "traits": {"email": "peter@example.com"},
-        **fields,
-    }
+identify = partial(
+    helpers.identify, "peter@example.com", timestamp=ABSENT, userId="u1", messageId="m1"
+)
 
 
 def test_identify_is_forwarded_with_segments_fields(pipeline: Pipeline) -> None:

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.conftest import API_KEY, basic_auth, sigint_as_in_a_terminal
+from tests.helpers import stop_group
 
 NAT_HARNESS = [sys.executable, "-m", "harness"]
 
@@ -24,6 +25,7 @@ def serving(db: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]
     process = subprocess.Popen(
         [*NAT_HARNESS, "serve", "--api-key", API_KEY, "--port", "0", "--db", str(db), *extra],
         preexec_fn=sigint_as_in_a_terminal,
+        start_new_session=True,  # its own process group: stopping the group stops its workers
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -34,13 +36,7 @@ def serving(db: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]
         assert "listening on http://" in first_line, process.stderr.read() if process.stderr else ""
         yield process, first_line.split()[-1]
     finally:
-        if process.poll() is None:  # SIGTERM, so that --workers N stops its worker processes too
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        process.wait(timeout=10)
+        stop_group(process)  # SIGTERM first, so that --workers N stops its workers cleanly
         for stream in (process.stdout, process.stderr):
             if stream:
                 stream.close()

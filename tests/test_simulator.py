@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,8 +14,10 @@ import responses
 from harness.errors import UsageError
 from harness.nat_simulator import DEFAULT_BASE_URL, NatSimulator
 from reference_impl import Store, create_app, running_server
+from tests.conftest import basic_auth
 
 KEY = "sim-key"
+AUTH = basic_auth(KEY)
 TS = "2020-05-31T17:55:47.263Z"
 IDENTIFY = {
     "type": "identify",
@@ -27,36 +28,32 @@ IDENTIFY = {
 }
 
 
-def _basic(key: str = KEY) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
-
-
 #: A session of requests (method, path, headers, JSON body or raw bytes) covering every route
 #: and the main answers; sent in order, so later ones see the state earlier ones made.
 SCRIPT: list[tuple[str, str, dict[str, str], Any]] = [
     ("POST", "/segment", {}, IDENTIFY),
-    ("POST", "/segment", _basic("wrong"), IDENTIFY),
-    ("POST", "/segment", _basic(), IDENTIFY),
-    ("POST", "/segment", _basic(), IDENTIFY),
-    ("POST", "/segment", _basic(), {**IDENTIFY, "messageId": "m-2", "event": "Later"}),
-    ("POST", "/segment", _basic(), {**IDENTIFY, "messageId": "m-3", "timestamp": "2020-06-01"}),
-    ("POST", "/segment", _basic(), {**IDENTIFY, "type": "track", "messageId": "m-4"}),
-    ("POST", "/segment", {**_basic(), "Content-Type": "text/plain"}, b"{}"),
-    ("POST", "/segment", _basic(), b"{not json"),
-    ("POST", "/segment", _basic(), b"x" * 70_000),
+    ("POST", "/segment", basic_auth("wrong"), IDENTIFY),
+    ("POST", "/segment", AUTH, IDENTIFY),
+    ("POST", "/segment", AUTH, IDENTIFY),
+    ("POST", "/segment", AUTH, {**IDENTIFY, "messageId": "m-2", "event": "Later"}),
+    ("POST", "/segment", AUTH, {**IDENTIFY, "messageId": "m-3", "timestamp": "2020-06-01"}),
+    ("POST", "/segment", AUTH, {**IDENTIFY, "type": "track", "messageId": "m-4"}),
+    ("POST", "/segment", {**AUTH, "Content-Type": "text/plain"}, b"{}"),
+    ("POST", "/segment", AUTH, b"{not json"),
+    ("POST", "/segment", AUTH, b"x" * 70_000),
     ("POST", "/segment", {"Authorization": f"Bearer {KEY}"}, {**IDENTIFY, "messageId": None}),
-    ("GET", "/contacts/peter@example.com", _basic(), None),
-    ("GET", "/contacts/PETER%40example.com/timeline?fresh=1", _basic(), None),
-    ("GET", "/contacts/nobody@example.com/timeline", _basic(), None),
+    ("GET", "/contacts/peter@example.com", AUTH, None),
+    ("GET", "/contacts/PETER%40example.com/timeline?fresh=1", AUTH, None),
+    ("GET", "/contacts/nobody@example.com/timeline", AUTH, None),
     ("GET", "/contacts/peter@example.com", {}, None),
     ("GET", "/health", {}, None),
-    ("GET", "/stats", _basic(), None),
+    ("GET", "/stats", AUTH, None),
     ("GET", "/stats", {}, None),
     ("GET", "/openapi.json", {}, None),
-    ("POST", "/reset", _basic("wrong"), None),
-    ("POST", "/reset", _basic(), None),
-    ("GET", "/health", _basic("wrong"), None),
-    ("GET", "/stats", _basic(), None),
+    ("POST", "/reset", basic_auth("wrong"), None),
+    ("POST", "/reset", AUTH, None),
+    ("GET", "/health", basic_auth("wrong"), None),
+    ("GET", "/stats", AUTH, None),
 ]
 
 
@@ -97,7 +94,7 @@ def test_every_answer_is_the_served_reference_destinations() -> None:
 def test_state_and_calls_are_readable_for_assertions(nat: NatSimulator) -> None:
     first = requests.post(nat.endpoint, json=IDENTIFY, headers={"Authorization": nat.authorization})
     requests.post(nat.endpoint, json={**IDENTIFY, "messageId": "m-2", "traits": {
-        "email": "peter@example.com", "plan": "free"}}, headers=_basic())  # fmt: skip
+        "email": "peter@example.com", "plan": "free"}}, headers=AUTH)  # fmt: skip
     assert first.json()["outcome"] == "created"
     assert [(e["day"], e["description"]) for e in nat.timeline(" PETER@example.com")] == [
         ("2020-05-31", "https://example.com/pricing")
@@ -116,10 +113,10 @@ def test_state_and_calls_are_readable_for_assertions(nat: NatSimulator) -> None:
 
 
 def test_reset_forgets_state_and_calls(nat: NatSimulator) -> None:
-    requests.post(nat.endpoint, json=IDENTIFY, headers=_basic())
+    requests.post(nat.endpoint, json=IDENTIFY, headers=AUTH)
     nat.reset()
     assert (nat.timeline("peter@example.com"), nat.calls) == ([], ())
-    again = requests.post(nat.endpoint, json=IDENTIFY, headers=_basic()).json()
+    again = requests.post(nat.endpoint, json=IDENTIFY, headers=AUTH).json()
     assert (again["outcome"], again["replayed"]) == ("created", False)
 
 
@@ -153,7 +150,7 @@ def test_anything_the_reference_would_404_or_405_is_refused(
     nat: NatSimulator, method: str, path: str, reason: str
 ) -> None:
     with pytest.raises(requests.ConnectionError, match="doesn't match any registered mock") as e:
-        requests.request(method, DEFAULT_BASE_URL + path, headers=_basic())
+        requests.request(method, DEFAULT_BASE_URL + path, headers=AUTH)
     assert reason in str(e.value)
     assert len(nat.refused) == 1
 
@@ -162,7 +159,7 @@ def test_no_request_reaches_the_network(nat: NatSimulator) -> None:
     store = Store()
     refusal = pytest.raises(requests.ConnectionError, match="Connection refused by Responses")
     with running_server(create_app(store, KEY)) as url, refusal:
-        requests.get(f"{url}/health", headers=_basic())
+        requests.get(f"{url}/health", headers=AUTH)
     assert store.counts() == {"contacts": 0, "timeline": 0, "messages": 0}
     store.close()
     assert "Passthru" not in nat.refused[0].reason
@@ -178,11 +175,11 @@ def test_routes_never_called_are_not_an_error() -> None:
 def test_a_base_url_with_a_path_prefix() -> None:
     with NatSimulator("http://localhost:9/nat/v1/", api_key=KEY) as nat:
         assert nat.endpoint == "http://localhost:9/nat/v1/segment"
-        assert requests.post(nat.endpoint, json=IDENTIFY, headers=_basic()).status_code == 200
+        assert requests.post(nat.endpoint, json=IDENTIFY, headers=AUTH).status_code == 200
         with pytest.raises(requests.ConnectionError):
-            requests.post("http://localhost:9/segment", json=IDENTIFY, headers=_basic())
+            requests.post("http://localhost:9/segment", json=IDENTIFY, headers=AUTH)
         timeline = requests.get(
-            "http://localhost:9/nat/v1/contacts/peter@example.com/timeline", headers=_basic()
+            "http://localhost:9/nat/v1/contacts/peter@example.com/timeline", headers=AUTH
         )
     assert timeline.json()["entries"][0]["day"] == "2020-05-31"
     nat.close()
@@ -191,7 +188,7 @@ def test_a_base_url_with_a_path_prefix() -> None:
 def test_the_day_follows_the_configured_zone() -> None:
     late_evening_in_new_york = {**IDENTIFY, "timestamp": "2020-06-01T03:00:00Z"}
     with NatSimulator(api_key=KEY, day_zone=ZoneInfo("America/New_York")) as nat:
-        answer = requests.post(nat.endpoint, json=late_evening_in_new_york, headers=_basic())
+        answer = requests.post(nat.endpoint, json=late_evening_in_new_york, headers=AUTH)
     assert answer.json()["day"] == "2020-05-31"
     nat.close()
 
@@ -199,7 +196,7 @@ def test_the_day_follows_the_configured_zone() -> None:
 def test_concurrent_deliveries_make_one_entry_per_day(nat: NatSimulator) -> None:
     def deliver(number: int) -> str:
         payload = {**IDENTIFY, "messageId": f"m-{number}"}
-        return requests.post(nat.endpoint, json=payload, headers=_basic()).json()["outcome"]
+        return requests.post(nat.endpoint, json=payload, headers=AUTH).json()["outcome"]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         outcomes = list(pool.map(deliver, range(16)))
@@ -212,12 +209,12 @@ def test_it_can_share_a_requests_mock_the_test_already_uses() -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get("https://crm.example/ping", json={"pong": True})
         nat = NatSimulator(api_key=KEY, requests_mock=mock).start()
-        assert requests.post(nat.endpoint, json=IDENTIFY, headers=_basic()).status_code == 200
+        assert requests.post(nat.endpoint, json=IDENTIFY, headers=AUTH).status_code == 200
         assert requests.get("https://crm.example/ping").json() == {"pong": True}
         nat.stop()
         assert requests.get("https://crm.example/ping").json() == {"pong": True}
         with pytest.raises(requests.ConnectionError):
-            requests.post(nat.endpoint, json=IDENTIFY, headers=_basic())
+            requests.post(nat.endpoint, json=IDENTIFY, headers=AUTH)
     assert len(nat.timeline("peter@example.com")) == 1
     nat.close()
 
@@ -225,7 +222,7 @@ def test_it_can_share_a_requests_mock_the_test_already_uses() -> None:
 def test_a_file_store_passed_in_keeps_the_state(tmp_path: Any) -> None:
     store = Store(tmp_path / "nat.db")
     with NatSimulator(api_key=KEY, store=store) as nat:
-        requests.post(nat.endpoint, json=IDENTIFY, headers=_basic())
+        requests.post(nat.endpoint, json=IDENTIFY, headers=AUTH)
     nat.close()
     assert store.counts()["timeline"] == 1
     store.close()

@@ -21,13 +21,10 @@ from harness.validate import FORMAT_SCHEMAS, LineResult, ValidationSummary, vali
 from reference_impl.rules import EMAIL_PLACES
 from scenarios import catalogue, generate, sequences
 from schemas import ACCEPTED, load_schema
+from tests.helpers import TIMESTAMP, identify
 from tests.test_rules_agree_with_schema import identify_like
 
-TS = "2020-05-31T17:55:47.263Z"
-
-
-def identify(**fields: Any) -> dict[str, Any]:
-    return {"type": "identify", "timestamp": TS, **fields}
+TS = TIMESTAMP
 
 
 def email_at(place: str, email: str) -> dict[str, Any]:

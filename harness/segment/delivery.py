@@ -1,31 +1,23 @@
 """Delivering events to a destination the way Segment does: one POST per event, N at a time,
 retried on the virtual clock until delivered, discarded, or four hours have passed.
 
-Each worker thread keeps one keep-alive connection and parses answers with httptools: at
-concurrency 32 the client's CPU, not the network, limits throughput (see bench/bench_segment.py).
+Each worker thread keeps one keep-alive connection (`harness.segment.keepalive`, the fenced fast
+client): at concurrency 32 the client's CPU, not the network, limits throughput.
 """
 
 from __future__ import annotations
 
-import http.client
 import random
-import socket
-import ssl
-import struct
-import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit
 
-import httptools
 import orjson
 
 from contract.delivery import SEGMENT_TIMEOUT_S, delivery_headers
 from contract.endpoints import (
     EXAMPLE_ENDPOINT,
-    address_of,
     endpoint_of,
     is_http_url,
     read_api_base_of,
@@ -36,6 +28,7 @@ from harness.errors import UsageError
 from harness.segment.clock import Agenda, VirtualClock
 from harness.segment.faults import DeliveryFaults
 from harness.segment.journal import Journal
+from harness.segment.keepalive import KeepAliveConnection
 from harness.segment.outbox import Parcel
 from harness.segment.retry import RetryPolicy, classify
 
@@ -90,148 +83,6 @@ class _Job:
     copy: int = 1
     attempts: int = 0
     first_attempt_at: float | None = None
-
-
-class _Answer:
-    """httptools callbacks collecting one response."""
-
-    __slots__ = ("body", "complete", "keep_alive", "parser", "retry_after")
-
-    def __init__(self) -> None:
-        self.body: list[bytes] = []
-        self.complete = False
-        self.keep_alive = False
-        self.retry_after: bytes | None = None
-        self.parser = httptools.HttpResponseParser(self)
-
-    def on_headers_complete(self) -> None:
-        # Asked after the message is complete, the parser has already reset and says no.
-        self.keep_alive = self.parser.should_keep_alive()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() == b"retry-after":
-            self.retry_after = value
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        self.complete = True
-
-
-class _Connection:
-    """One keep-alive HTTP/1.1 connection to the destination, reopened when it breaks.
-
-    The request head is built once; responses are parsed by httptools (uvicorn's C parser).
-    Measured here, this posts several times faster per CPU second than `http.client`, whose
-    header parsing goes through the email package.
-    """
-
-    def __init__(self, destination: DeliveryEndpoint) -> None:
-        parts = urlsplit(destination.url)
-        self._https = parts.scheme == "https"
-        self._address = address_of(destination.url)
-        self._timeout = destination.timeout
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        headers = {
-            "Host": parts.netloc.rpartition("@")[2],  # never the user and password of the URL
-            **delivery_headers(destination.api_key, destination.settings),
-        }
-        head = f"POST {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self._head = (head + "Content-Length: ").encode("latin-1")
-        self._socket: socket.socket | None = None
-        self._buffer = bytearray(65536)
-
-    def post(self, body: bytes) -> tuple[int, bytes, float | None]:
-        """(status, body, Retry-After seconds) of one POST; raises on network errors."""
-        reused = self._socket is not None
-        try:
-            return self._post_once(body)
-        except _ClosedBeforeAnswer:
-            self.close()
-            if not reused:
-                raise
-            # The server closed the idle kept-alive connection before our request: resend once
-            # on a fresh one, as urllib3 does.
-            try:
-                return self._post_once(body)
-            except BaseException:
-                self.close()
-                raise
-        except BaseException:
-            self.close()
-            raise
-
-    def _connect(self) -> socket.socket:
-        connection = socket.create_connection(self._address, timeout=self._timeout)
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if self._https:
-            context = ssl.create_default_context()
-            return context.wrap_socket(connection, server_hostname=self._address[0])
-        if sys.platform != "linux":
-            return connection
-        # A Python-level timeout polls before every send and receive; the kernel's own timeouts
-        # on a blocking socket save that system call (a timeout then fails with EAGAIN).
-        seconds, fraction = divmod(self._timeout, 1.0)
-        limit = struct.pack("ll", int(seconds), int(fraction * 1_000_000))
-        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
-        connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
-        connection.settimeout(None)
-        return connection
-
-    def _post_once(self, body: bytes) -> tuple[int, bytes, float | None]:
-        if self._socket is None:
-            self._socket = self._connect()
-        connection = self._socket
-        try:
-            connection.sendall(b"%s%d\r\n\r\n%s" % (self._head, len(body), body))
-        except (BrokenPipeError, ConnectionResetError) as error:
-            raise _ClosedBeforeAnswer(str(error)) from error
-        except BlockingIOError:
-            raise TimeoutError("timed out sending the event") from None
-        answer = _Answer()
-        parser = answer.parser
-        buffer, received = self._buffer, 0
-        while not answer.complete:
-            try:
-                size = connection.recv_into(buffer)
-            except ConnectionResetError as error:
-                if received:
-                    raise
-                raise _ClosedBeforeAnswer(str(error)) from error
-            except BlockingIOError:
-                raise TimeoutError("timed out waiting for the answer") from None
-            if not size:
-                if received:
-                    raise http.client.IncompleteRead(b"")
-                raise _ClosedBeforeAnswer("the destination closed the connection without answering")
-            received += size
-            try:
-                parser.feed_data(memoryview(buffer)[:size])
-            except httptools.HttpParserError as error:
-                raise http.client.BadStatusLine(f"malformed HTTP response: {error}") from None
-        if not answer.keep_alive:
-            self.close()
-        return parser.get_status_code(), b"".join(answer.body), _retry_after(answer.retry_after)
-
-    def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
-
-
-class _ClosedBeforeAnswer(http.client.RemoteDisconnected):
-    """The connection closed before any byte of the answer (a stale keep-alive, or a crash)."""
-
-
-def _retry_after(value: bytes | None) -> float | None:
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
 
 
 def _detail(body: bytes) -> str | None:
@@ -349,7 +200,12 @@ class Delivery:
             self._on_settled(job.row, "delivered" if delivered else "dropped")
 
     def _work(self) -> None:
-        connection = _Connection(self.destination)
+        destination = self.destination
+        connection = KeepAliveConnection(
+            destination.url,
+            delivery_headers(destination.api_key, destination.settings),
+            destination.timeout,
+        )
         try:
             while (job := self._agenda.take()) is not None:
                 try:
@@ -359,7 +215,7 @@ class Delivery:
         finally:
             connection.close()
 
-    def _attempt(self, connection: _Connection, job: _Job) -> None:
+    def _attempt(self, connection: KeepAliveConnection, job: _Job) -> None:
         """Post once; journal the outcome; schedule the retry, if any, before returning."""
         started = self.clock.now()
         first_attempt_at = started if job.first_attempt_at is None else job.first_attempt_at
