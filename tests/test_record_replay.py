@@ -253,9 +253,7 @@ def test_the_segment_simulators_deliveries_are_recorded_attempt_by_attempt(
 ) -> None:
     from contract.delivery import delivery_headers
     from harness.recording import post_recorder
-    from tests.test_segment_delivery import (
-        API_KEY as SEGMENT_KEY,
-    )
+    from tests.conftest import API_KEY as SEGMENT_KEY
     from tests.test_segment_delivery import (
         Reply,
         deliver,
@@ -268,8 +266,8 @@ def test_the_segment_simulators_deliveries_are_recorded_attempt_by_attempt(
         return Reply(503, {"message": "try later"}) if number == 1 else Reply()
 
     path = tmp_path / "deliveries.jsonl"
-    with stub_destination(answer) as stub, RecordingWriter(path, stub.url) as writer:
-        simulator = simulator_for(stub.url)
+    with stub_destination(answer) as stub, RecordingWriter(path, "stub") as writer:
+        simulator = simulator_for(stub.url)  # type: ignore[attr-defined]  # set by the stub
         simulator.delivery.on_exchange = post_recorder(
             writer, "/segment", delivery_headers(SEGMENT_KEY)
         )

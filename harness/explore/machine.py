@@ -206,9 +206,9 @@ def machine_for(context: ExploreContext) -> type[RuleBasedStateMachine]:
                 return
             contacts: set[str] = set()
             for payload in payloads:
-                for contact in range(3):
-                    if self.email(contact) in str(payload).lower():
-                        contacts.add(contact_key_of(self.email(contact)))
+                for number in range(3):
+                    if self.email(number) in str(payload).lower():
+                        contacts.add(contact_key_of(self.email(number)))
             for contact in sorted(contacts):
                 want = self.model.timeline(contact)
 

@@ -97,5 +97,5 @@ def explore(
     )
 
 
-def _quiet(text: str) -> None:
+def _quiet(text: object) -> None:
     """Hypothesis's own report is dropped: explore prints the minimal sequence itself."""
