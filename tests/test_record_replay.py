@@ -4,6 +4,9 @@ finds nothing and against a broken destination reports the difference."""
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +30,7 @@ from harness.replay import ReplayResult, parse_speed, replay
 from harness.target import Destination
 from reference_impl import Store, create_app, running_server
 from tests.broken_destinations import Defect, broken_destination
-from tests.conftest import basic_auth
+from tests.conftest import basic_auth, sigint_as_in_a_terminal
 
 API_KEY = "replay-key"
 
@@ -280,3 +283,37 @@ def test_the_segment_simulators_deliveries_are_recorded_attempt_by_attempt(
     assert first.sent.headers["Authorization"] == f"Basic {MASKED}"
     assert first.sent.headers["User-Agent"] == "Segment.io/1.0"
     assert SEGMENT_KEY not in path.read_text()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_the_record_command_stops_cleanly_with_every_exchange_written(
+    tmp_path: Path, reference: str, stop: signal.Signals
+) -> None:
+    out = tmp_path / "traffic.jsonl"
+    command = [sys.executable, "-m", "harness", "record", "--listen", "0"]
+    proxy = subprocess.Popen(
+        [*command, "--forward", reference, "--out", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_as_in_a_terminal,
+    )
+    try:
+        assert proxy.stderr is not None
+        banner = proxy.stderr.readline()  # printed once the proxy listens
+        address = re.search(r"http://[0-9.]+:[0-9]+", banner)
+        assert address is not None, banner
+        headers = {**basic_auth(API_KEY), "Content-Type": "application/json"}
+        answer = requests.post(
+            address[0] + "/segment", data=_identify("e@rec.example.com", "m1"), headers=headers
+        )
+        assert answer.status_code == 200
+        proxy.send_signal(stop)
+        _, rest = proxy.communicate(timeout=30)
+    finally:
+        if proxy.poll() is None:
+            proxy.kill()
+            proxy.wait()
+    assert proxy.returncode == 0, rest
+    assert "recorded 1 exchanges" in rest
+    (only,) = read_recording(out).exchanges
+    assert only.answered.status == 200 and "e@rec.example.com" in only.sent.body

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +28,9 @@ def record_command(
             help="The destination to forward to (its origin; paths are kept).", show_default=False
         ),
     ],
-    listen: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8766,
+    listen: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0: a free one, printed).")
+    ] = 8766,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     out: Annotated[Path, typer.Option(help="The recording to write (JSON Lines).")] = Path(
         "nat-recording.jsonl"
@@ -49,26 +53,26 @@ def record_command(
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise UsageError(f"--out {out}: give a file in an existing directory")
     console = Console(stderr=True, highlight=False)
+    try:
+        listener = socket.create_server((host, listen))
+    except OSError as error:
+        raise UsageError(f"cannot listen on {host}:{listen}: {error.strerror or error}") from None
+    port = listener.getsockname()[1]
     writer = RecordingWriter(out, forward)
     server = uvicorn.Server(
         uvicorn.Config(
-            recording_proxy(forward, writer),
-            host=host,
-            port=listen,
-            access_log=False,
-            log_level="warning",
-            lifespan="on",
+            recording_proxy(forward, writer), access_log=False, log_level="warning", lifespan="off"
         )
     )
+    # Listening already: a sender may connect as soon as this line is out.
     console.print(
-        f"recording proxy on http://{host}:{listen} -> {forward}, writing {out} (Ctrl-C stops)"
+        f"recording proxy on http://{host}:{port} -> {forward}, writing {out} (Ctrl-C stops)"
     )
     # uvicorn stops gracefully on SIGTERM as on Ctrl-C, then re-raises it: end with 0 instead.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
-        server.run()
+        with listener, contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop
+            server.run(sockets=[listener])
     finally:
         writer.close()
         console.print(f"recorded {writer.count} exchanges to {out}")
-    if not server.started:
-        raise UsageError(f"cannot listen on {host}:{listen} (is the port in use?)")
