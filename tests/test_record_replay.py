@@ -317,3 +317,21 @@ def test_the_record_command_stops_cleanly_with_every_exchange_written(
     assert "recorded 1 exchanges" in rest
     (only,) = read_recording(out).exchanges
     assert only.answered.status == 200 and "e@rec.example.com" in only.sent.body
+
+
+def test_replay_at_1x_waits_for_each_recorded_offset(tmp_path: Path, reference: str) -> None:
+    path = tmp_path / "paced.jsonl"
+    headers = {"Authorization": f"Basic {MASKED}", "Content-Type": "application/json"}
+    with RecordingWriter(path, reference) as writer:
+        for number, offset in enumerate((0.0, 30.0, 90.0)):
+            body = _identify(f"p{number}@pace.example.com", f"p{number}").decode()
+            writer.add(
+                RecordedRequest("POST", "/segment", headers, body),
+                RecordedAnswer(200, ""),
+                offset=offset,
+            )
+    waits: list[float] = []
+    with Destination(reference + "/segment", API_KEY) as destination:
+        replay(read_recording(path), destination, speed=10.0, sleep=waits.append)
+    assert len(waits) == 2  # nothing before the first call
+    assert 2.5 < waits[0] <= 3.0 and 8.5 < waits[1] <= 9.0  # a tenth of 30 s and 90 s
