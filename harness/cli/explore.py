@@ -20,7 +20,6 @@ from contract.endpoints import endpoint_of, read_api_base_of
 from harness.cli._app import app
 from harness.config import RunConfig
 from harness.errors import UsageError
-from harness.explore import explore, render_result, save_failure
 from harness.preflight import preflight
 from harness.target import Destination, ReadBack, reference_destination
 
@@ -107,6 +106,9 @@ def explore_command(
         nat-harness explore --target http://127.0.0.1:8765/segment \\
             --api-key secret --save failure.jsonl
     """
+    # Hypothesis is imported only when exploring: every other command starts without it.
+    from harness.explore import explore, render_result, save_failure
+
     if timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
     if probe not in ("reference", "none"):

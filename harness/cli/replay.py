@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -16,7 +16,9 @@ from contract.endpoints import endpoint_of
 from harness.cli._app import app
 from harness.config import RunConfig
 from harness.recording import Recording, read_recording
-from harness.replay import ReplayResult, parse_speed, replay
+
+if TYPE_CHECKING:
+    from harness.replay import ReplayResult
 from harness.target import Destination, reference_destination
 
 
@@ -69,6 +71,8 @@ def replay_command(
         nat-harness replay failure.jsonl --target http://127.0.0.1:8765/segment \\
             --api-key secret --speed max --json out/replay.json
     """
+    from harness.replay import parse_speed  # imports the model (and Hypothesis) only here
+
     pace = parse_speed(speed)
     loaded = read_recording(recording)
     if target is not None:
@@ -122,6 +126,8 @@ def _replay(
     *,
     embedded: bool,
 ) -> ReplayResult:
+    from harness.replay import replay
+
     where = "the embedded reference destination" if embedded else "the target"
     out.print(
         Text.assemble(
