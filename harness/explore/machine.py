@@ -206,9 +206,9 @@ def machine_for(context: ExploreContext) -> type[RuleBasedStateMachine]:
                 return
             contacts: set[str] = set()
             for payload in payloads:
-                for number in range(3):
-                    if self.email(number) in str(payload).lower():
-                        contacts.add(contact_key_of(self.email(number)))
+                for index in range(3):
+                    if self.email(index) in str(payload).lower():
+                        contacts.add(contact_key_of(self.email(index)))
             for contact in sorted(contacts):
                 want = self.model.timeline(contact)
 
