@@ -49,6 +49,12 @@ FOUND = (
     Defect.FALSE_DROPPED,
     Defect.LATEST_ARRIVAL_WINS,
     Defect.REFUSED_YET_STORED,
+    Defect.AUTH_NOT_CHECKED,
+    Defect.ANY_BEARER_ACCEPTED,
+    Defect.STORES_NOTHING,
+    Defect.NO_TRIM,
+    Defect.OFFSET_REFUSED,
+    Defect.DEDUPLICATED_TRAITS_DROPPED,
 )
 
 
