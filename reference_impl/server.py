@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 from uvicorn.supervisors import Multiprocess
 
 from reference_impl.access_log import buffered_stderr
@@ -67,7 +67,7 @@ class ServerConfig:
         return cls(**{**values, "faults": Faults(**values["faults"])})
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> ASGIApp:
     """The app factory uvicorn's worker processes call; reads the config the parent process set."""
     config = ServerConfig.from_environment(os.environ[_CONFIG_VARIABLE])
     tune_for_serving()
@@ -137,7 +137,7 @@ def serve(config: ServerConfig, *, announce: bool = True) -> None:
 
 @contextmanager
 def running_server(
-    app: Starlette, host: str = "127.0.0.1", *, limits: ConnectionLimits | None = None
+    app: ASGIApp, host: str = "127.0.0.1", *, limits: ConnectionLimits | None = None
 ) -> Iterator[str]:
     """Serve `app` from a background thread on a free port; yields the base URL, stops on exit."""
     sock = _bind(host, 0)
