@@ -24,6 +24,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@echo "Tests in random order with seed $(TEST_SEED) (repeat: make test TEST_SEED=$(TEST_SEED))"
 	$(BIN)/python -m pytest -q -n auto -p randomly --randomly-seed=$(TEST_SEED)
 

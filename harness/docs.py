@@ -151,7 +151,8 @@ Run `nat-harness validate FILE` to check your own payloads, one JSON per line.""
 
 
 def _def(name: str) -> dict[str, Any]:
-    return load_schema(ACCEPTED)["$defs"][name]
+    definition: dict[str, Any] = load_schema(ACCEPTED)["$defs"][name]
+    return definition
 
 
 def _rules_in_short() -> str:
@@ -202,7 +203,7 @@ def _field_rows(
             yield from _field_rows(resolved, base, f"{path}.", is_required)
 
 
-_TYPE_WORDS = {
+_TYPE_WORDS: dict[str, str] = {
     "object": "an object",
     "string": "a string",
     "null": "null (or absent)",
@@ -225,7 +226,7 @@ def _what(schema: dict[str, Any], path: str) -> str:
     words = []
     if "type" in schema:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        words.append(" or ".join(_TYPE_WORDS.get(name, name) for name in types))
+        words.append(" or ".join(_TYPE_WORDS.get(str(name), str(name)) for name in types))
     if "enum" in schema:
         words.append("one of " + ", ".join(_code(str(value)) for value in schema["enum"]))
     if "pattern" in schema:
@@ -287,7 +288,8 @@ def _accepted_section() -> str:
 
 
 def _examples(name: str) -> list[Any]:
-    return load_schema(name)["examples"]
+    examples: list[Any] = load_schema(name)["examples"]
+    return examples
 
 
 _TS = "2020-05-31T17:55:47.263Z"

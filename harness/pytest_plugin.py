@@ -141,9 +141,11 @@ def _run_config(config: pytest.Config) -> RunConfig | None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[Any]:
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     """Add the contract's collector next to the session's files when `--nat-target` is given."""
-    report = yield
+    report: pytest.CollectReport = yield
     if (
         isinstance(collector, pytest.Session)
         and report.passed

@@ -333,7 +333,7 @@ def _run(
             results.extend(batch)
             yield from batch
         lost = dest.lost
-    counts = {outcome: 0 for outcome in OUTCOMES}
+    counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
     for result in results:
         counts[result.outcome] += 1
     exit_code, note = verdict_of(results, strict=config.strict)

@@ -79,6 +79,9 @@ _MESSAGE_LIMIT = 160
 #: How `ValidationSummary.by_format` counts accepted payloads that match no documented format.
 _NO_FORMAT = "(no documented format)"
 _NO_EMAIL = "none of traits.email, context.traits.email, email holds a valid address"
+#: The schema errors whose details the explanation reads.
+_AnyOf = jsonschema_rs.ValidationErrorKind.AnyOf
+_Required = jsonschema_rs.ValidationErrorKind.Required
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,8 +417,9 @@ def _shown_errors(
     email_error = next((issue for issue in rules_errors if issue.field in EMAIL_PLACES), None)
     shown: list[jsonschema_rs.ValidationError] = []
     for error in raw_errors:
-        if type(error.kind).__name__ == "AnyOf" and email_error and email_error.code != "missing":
-            shown.extend(error.kind.context[EMAIL_PLACES.index(email_error.field)])
+        kind = error.kind
+        if isinstance(kind, _AnyOf) and email_error and email_error.code != "missing":
+            shown.extend(kind.context[EMAIL_PLACES.index(email_error.field)])
         else:
             shown.append(error)
     return shown
@@ -426,7 +430,7 @@ def _issue(error: jsonschema_rs.ValidationError) -> SchemaIssue:
     kind = type(error.kind).__name__
     if kind == "AnyOf":  # the email places: see `_shown_errors`
         return SchemaIssue("traits.email", _rule(error), _NO_EMAIL)
-    if kind == "Required":  # name the missing field itself, not the object that lacks it
+    if isinstance(error.kind, _Required):  # name the missing field, not the object lacking it
         path.append(str(error.kind.property))
         message = "is required"
     elif kind == "Pattern":
@@ -495,7 +499,7 @@ def _key(error: jsonschema_rs.ValidationError) -> tuple[Any, ...]:
     whichever schema says so (a format's `required: [timestamp]` repeats the accepted one's)."""
     kind = type(error.kind).__name__
     path = tuple(error.instance_path)
-    if kind == "Required":
+    if isinstance(error.kind, _Required):
         return (*path, error.kind.property), kind
     return path, kind
 

@@ -74,15 +74,19 @@ def _error(description: str) -> dict[str, Any]:
 
 
 _LIMITS = ConnectionLimits()
-_KEYED = [{"basic": []}, {"bearer": []}]
+_KEYED: list[dict[str, list[str]]] = [{"basic": []}, {"bearer": []}]
 _UNAUTHORIZED = _error("Missing, unreadable or wrong API key")
 _WRONG_METHOD = _error("Another method than this path takes (the Allow header lists it)")
 
 
 def _operation(
-    summary: str, ok: dict[str, Any], *, keyed: bool = True, **errors: dict[str, Any]
+    summary: str,
+    ok: dict[str, Any],
+    errors: dict[str, dict[str, Any]] | None = None,
+    *,
+    keyed: bool = True,
 ) -> dict[str, Any]:
-    responses = {"200": ok, **errors}
+    responses = {"200": ok, **(errors or {})}
     if keyed:
         responses["401"] = _UNAUTHORIZED
     responses["405"] = _WRONG_METHOD
@@ -92,7 +96,7 @@ def _operation(
 
 
 def _contact_route(summary: str, ok: dict[str, Any]) -> dict[str, Any]:
-    operation = _operation(summary, ok, **{"404": _error("No such contact")})
+    operation = _operation(summary, ok, {"404": _error("No such contact")})
     operation["parameters"] = [
         {
             "name": "email",
@@ -139,7 +143,7 @@ def openapi_document() -> dict[str, Any]:
                             _ref("nat-response.success"),
                             "Accepted: created the day's timeline entry, or deduplicated",
                         ),
-                        **{
+                        {
                             "400": _error(
                                 "Malformed message (the errors name each field), or a request "
                                 "the HTTP parser cannot read"

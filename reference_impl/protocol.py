@@ -180,7 +180,7 @@ class JSONErrorsProtocol(HttpToolsProtocol):
 
 def uvicorn_options(limits: ConnectionLimits | None = None) -> dict[str, Any]:
     """The `uvicorn.Config` options every server of the reference destination runs with."""
-    protocol = JSONErrorsProtocol
+    protocol: type[JSONErrorsProtocol] = JSONErrorsProtocol
     if limits is not None and limits != JSONErrorsProtocol.limits:
         protocol = type("JSONErrorsProtocol", (JSONErrorsProtocol,), {"limits": limits})
     return {

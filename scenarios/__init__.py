@@ -9,6 +9,7 @@ in `reference_impl.rules`.
 
 from scenarios.bulk import DEFAULT_MIX, format_mix, generate, parse_mix
 from scenarios.cases import catalogue
+from scenarios.errors import ScenarioError
 from scenarios.expect import Ledger, expect_for, expect_sequence
 from scenarios.families import FAMILIES
 from scenarios.model import Auth, Expect, Outcome, Request, Scenario, Sequence, SequenceExpect
@@ -24,6 +25,7 @@ __all__ = [
     "Outcome",
     "Request",
     "Scenario",
+    "ScenarioError",
     "Sequence",
     "SequenceExpect",
     "StampingFallback",

@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from datetime import UTC, tzinfo
 
-from harness.errors import UsageError
+from scenarios.errors import ScenarioError
 from scenarios.expect import ExpectShape, expect_for
 from scenarios.families import FAMILIES, variants_of
 from scenarios.model import Expect, Request, Scenario
@@ -32,7 +32,7 @@ TEMPLATES_PER_VARIANT = 64
 
 
 def format_mix(mix: Mapping[str, int]) -> str:
-    """The `--mix` text of a mix: `recommended=40,alternative=20,...`."""
+    """The text of a mix: `recommended=40,alternative=20,...`."""
     return ",".join(f"{family}={share}" for family, share in mix.items())
 
 
@@ -51,37 +51,39 @@ def parse_mix(text: str) -> dict[str, int]:
         family, equals, share_text = item.partition("=")
         family, share_text = family.strip(), share_text.strip()
         if not equals or not family:
-            raise UsageError(f"--mix item {item!r} is not family=share: write it like {example}")
+            raise ScenarioError(f"mix item {item!r} is not family=share: write it like {example}")
         try:
             share = int(share_text)
         except ValueError:
-            raise UsageError(
-                f"--mix share of {family!r} is {share_text!r}, not a whole number: "
+            raise ScenarioError(
+                f"mix share of {family!r} is {share_text!r}, not a whole number: "
                 f"write it like {example}"
             ) from None
         if family in mix:
-            raise UsageError(f"--mix names {family!r} twice: give each family once")
+            raise ScenarioError(f"the mix names {family!r} twice: give each family once")
         mix[family] = share
     if not mix:
-        raise UsageError(f"--mix is empty: write it like {example}")
+        raise ScenarioError(f"the mix is empty: write it like {example}")
     return _checked(mix)
 
 
 def _checked(mix: Mapping[str, int]) -> dict[str, int]:
-    """The mix as a dict, or a UsageError naming what is wrong with it."""
+    """The mix as a dict, or a ScenarioError naming what is wrong with it."""
     unknown = [family for family in mix if family not in FAMILIES]
     if unknown:
-        raise UsageError(
-            f"unknown famil{'y' if len(unknown) == 1 else 'ies'} in --mix: "
+        raise ScenarioError(
+            f"unknown famil{'y' if len(unknown) == 1 else 'ies'} in the mix: "
             f"{', '.join(map(repr, unknown))}; the families are {_known_families()}"
         )
     for family, share in mix.items():
         if not isinstance(share, int) or isinstance(share, bool):
-            raise UsageError(f"--mix share of {family!r} must be a whole number, got {share!r}")
+            raise ScenarioError(f"mix share of {family!r} must be a whole number, got {share!r}")
         if share < 0:
-            raise UsageError(f"--mix share of {family!r} is {share}: shares must be 0 or more")
+            raise ScenarioError(f"mix share of {family!r} is {share}: shares must be 0 or more")
     if not any(mix.values()):
-        raise UsageError("--mix gives every family a share of 0: give at least one family more")
+        raise ScenarioError(
+            "the mix gives every family a share of 0: give at least one family more"
+        )
     return dict(mix)
 
 
@@ -133,7 +135,7 @@ def generate(
     (by default `make_pools(seed)`) lets many seeds share the Faker values built once.
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise UsageError(f"count must be a whole number of 0 or more, got {count!r}")
+        raise ScenarioError(f"count must be a whole number of 0 or more, got {count!r}")
     shares = _checked(DEFAULT_MIX if mix is None else mix)
     return _scenarios(count, seed, family_counts(count, shares), day_zone, pools)
 

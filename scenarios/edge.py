@@ -42,7 +42,9 @@ def _domain_email(domains: tuple[str, ...]) -> Callable[[Sampler, dict[str, Any]
     return change
 
 
-def _local_time(hour: int, minute: int, offset_minutes: int) -> Callable[[Sampler, dict], None]:
+def _local_time(
+    hour: int, minute: int, offset_minutes: int
+) -> Callable[[Sampler, dict[str, Any]], None]:
     """A timestamp written in a zone where the local day differs from the UTC day."""
 
     def change(sampler: Sampler, payload: dict[str, Any]) -> None:

@@ -101,7 +101,9 @@ def _shift_email(make: Callable[[str], str]) -> Callable[[Sampler, dict[str, Any
     return change
 
 
-def _wrap(key: str, make: Callable[[dict[str, Any]], Any]) -> Callable[[Sampler, dict], None]:
+def _wrap(
+    key: str, make: Callable[[dict[str, Any]], Any]
+) -> Callable[[Sampler, dict[str, Any]], None]:
     def change(sampler: Sampler, payload: dict[str, Any]) -> None:
         payload[key] = make(payload)
 

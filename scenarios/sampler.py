@@ -10,12 +10,14 @@ import base64
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from scenarios.iso_format import DAY_MS, MomentFormatter
 from scenarios.pools import EVENT_NAMES, Pools
 
 __all__ = ["DAY_MS", "EMAIL_DOMAINS", "Person", "Sampler", "seed_tag"]
+
+_T = TypeVar("_T")
 
 #: Reserved example domains (RFC 2606): no generated address can reach a real person.
 EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "example.net")
@@ -88,7 +90,7 @@ class Sampler:
 
     # -- choices ---------------------------------------------------------------------------------
 
-    def pick(self, pool: tuple[Any, ...]) -> Any:
+    def pick(self, pool: tuple[_T, ...]) -> _T:
         """One value of `pool`, uniformly."""
         return pool[int(self.rng.random() * len(pool))]
 
@@ -209,7 +211,9 @@ class Sampler:
     def event_name(self) -> str:
         return self.pick(EVENT_NAMES)
 
-    def traits(self, person: Person, *, email: bool = True, extra: int | None = None) -> dict:
+    def traits(
+        self, person: Person, *, email: bool = True, extra: int | None = None
+    ) -> dict[str, Any]:
         """Traits as customers send them: the email first, then a few of the common ones."""
         random = self.rng.random
         pools = self.pools

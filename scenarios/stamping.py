@@ -15,7 +15,7 @@ from functools import partial
 
 import orjson
 
-from scenarios.model import Request
+from scenarios.model import Auth, Request
 from scenarios.sampler import Sampler
 from scenarios.variant import Variant
 
@@ -36,6 +36,7 @@ class MarkingSampler(Sampler):
     """A sampler whose contact numbers and ids are markers; everything else is real and seeded."""
 
     __slots__ = ("issued",)
+    issued: int
 
     @classmethod
     def over(cls, sampler: Sampler) -> MarkingSampler:
@@ -112,7 +113,7 @@ class Template:
     #: Whether a copy's body is decoded as its payload (False for bodies that are not JSON).
     decoded: bool
     content_type: str | None
-    auth: str
+    auth: Auth
 
 
 def make_template(variant: Variant, sampler: Sampler) -> Template | None:

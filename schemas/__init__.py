@@ -37,7 +37,8 @@ def _load_frozen(name: str) -> str:
 
 def load_schema(name: str) -> dict[str, Any]:
     """Return a fresh copy of the schema `name` (a file stem such as 'nat-accepted')."""
-    return json.loads(_load_frozen(name))
+    schema: dict[str, Any] = json.loads(_load_frozen(name))
+    return schema
 
 
 @cache

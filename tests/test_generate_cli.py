@@ -126,7 +126,7 @@ def test_help_has_an_example() -> None:
     ("args", "message"),
     [
         (["--count", "-5"], "--count is -5"),
-        (["--mix", "recommended=40,bogus=3"], "unknown family in --mix: 'bogus'"),
+        (["--mix", "recommended=40,bogus=3"], "--mix: unknown family in the mix: 'bogus'"),
         (["--mix", "recommended=many"], "not a whole number"),
         (["--mix", "recommended=0"], "share of 0"),
         (["--day-timezone", "Mars/Olympus"], "unknown time zone"),

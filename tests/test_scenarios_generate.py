@@ -12,8 +12,15 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from harness.errors import UsageError
-from scenarios import DEFAULT_MIX, FAMILIES, Scenario, expect_for, generate, parse_mix
+from scenarios import (
+    DEFAULT_MIX,
+    FAMILIES,
+    Scenario,
+    ScenarioError,
+    expect_for,
+    generate,
+    parse_mix,
+)
 from scenarios.bulk import TEMPLATES_PER_VARIANT
 
 EVERY_FAMILY = dict.fromkeys(FAMILIES, 1)
@@ -116,8 +123,8 @@ def test_the_day_follows_the_time_zone_the_target_counts_in() -> None:
     ],
     ids=["negative-count", "unknown-family", "negative-share", "all-zero"],
 )
-def test_bad_arguments_are_usage_errors(count: int, mix: dict | None, message: str) -> None:
-    with pytest.raises(UsageError, match=message):
+def test_bad_arguments_are_scenario_errors(count: int, mix: dict | None, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
         generate(count, seed=1, mix=mix)
 
 
@@ -155,7 +162,7 @@ def test_parse_mix_reads_family_shares() -> None:
     ],
 )
 def test_parse_mix_says_what_is_wrong(text: str, message: str) -> None:
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(ScenarioError, match=message):
         parse_mix(text)
 
 

@@ -93,13 +93,14 @@ def _mismatches(
     found: dict[str, dict[str, Any]] = {}
     for entry in entries:
         found.setdefault(str(entry.get("day")), entry)
-    problems, missing = [], []
+    problems: list[tuple[Scenario, Any]] = []
+    missing: list[str] = []
     for day, step in by_day.items():
-        entry = found.get(day)
-        if entry is None:
+        on_day = found.get(day)
+        if on_day is None:
             missing.append(day)
-        elif entry.get("description") != step.expect.description:
-            problems.append((step, entry.get("description")))
+        elif on_day.get("description") != step.expect.description:
+            problems.append((step, on_day.get("description")))
     return problems, missing
 
 

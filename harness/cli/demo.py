@@ -72,7 +72,7 @@ _TOUR: tuple[tuple[str, Any], ...] = (
 def _answer_text(body: dict[str, Any]) -> str:
     if "outcome" in body:
         return f"{body['outcome']} {body['day']} · {body['description']}"
-    return body["message"]
+    return str(body["message"])
 
 
 @app.command("demo")

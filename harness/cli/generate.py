@@ -16,9 +16,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from harness.cli._app import app
+from harness.cli._options import mix_option
 from harness.errors import UsageError
 from reference_impl.server import day_zone_named
-from scenarios import DEFAULT_MIX, FAMILIES, Scenario, format_mix, generate, parse_mix
+from scenarios import DEFAULT_MIX, FAMILIES, Scenario, format_mix, generate
 
 _CHUNK = 4096  # lines per write and per progress update
 
@@ -75,7 +76,7 @@ def generate_command(
         zone = day_zone_named(day_timezone)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    shares = parse_mix(mix)
+    shares = mix_option(mix)
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
         _stderr().print(f"seed {seed} (pass --seed {seed} to get the same output again)")

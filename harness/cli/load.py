@@ -12,10 +12,10 @@ from rich.table import Table
 
 from contract.delivery import SEGMENT_TIMEOUT_S
 from harness.cli._app import app
+from harness.cli._options import mix_option
 from harness.load import FAILURE_KINDS, LOCUSTFILE
 from harness.load.launcher import LOCUST_MASTER_PORT, LoadConfig, run_load
 from harness.load.summary import write_summary
-from scenarios import parse_mix
 
 
 @app.command(
@@ -152,7 +152,7 @@ def load_command(
         spawn_rate=spawn_rate,
         run_time=run_time,
         rate=rate,
-        mix=parse_mix(mix) if mix is not None else None,
+        mix=mix_option(mix) if mix is not None else None,
         sequence_share=sequences,
         seed=chosen_seed,
         processes=processes,

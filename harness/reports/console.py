@@ -8,7 +8,14 @@ from types import TracebackType
 
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -55,7 +62,7 @@ class ConsoleProgress:
             transient=True,
             disable=not console.is_terminal,
         )
-        self._task: int | None = None
+        self._task: TaskID | None = None
         self._failed = 0
 
     def __enter__(self) -> ConsoleProgress:

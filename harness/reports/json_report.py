@@ -91,7 +91,7 @@ def report_document(report: RunReport) -> dict[str, Any]:
 
 
 def _counts(results: tuple[CheckResult, ...]) -> dict[str, int]:
-    counts = dict.fromkeys(OUTCOMES, 0)
+    counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
     for result in results:
         counts[result.outcome] += 1
     return counts

@@ -24,17 +24,18 @@ def junit_tree(report: RunReport) -> ET.ElementTree:
     families: dict[str, list[CheckResult]] = {}
     for result in report.results:
         families.setdefault(result.family, []).append(result)
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "time": 0.0}
+    totals: dict[str, float] = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "time": 0.0}
     for family, results in families.items():
         suite = ET.SubElement(root, "testsuite", name=f"nat-harness.{family}")
         properties = ET.SubElement(suite, "properties")
-        for name, value in (
+        for name, setting in (
             ("seed", report.started.seed),
             ("target", report.started.target),
             ("strict", strict),
         ):
-            ET.SubElement(properties, "property", name=name, value=str(value))
-        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "time": 0.0}
+            ET.SubElement(properties, "property", name=name, value=str(setting))
+        counts: dict[str, float] = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+        counts["time"] = 0.0
         for result in results:
             _testcase(suite, result, strict, counts)
         for key, value in counts.items():

@@ -58,7 +58,7 @@ class Recorder:
         how far it got; None if it had not started."""
         if self.started is None:
             return None
-        counts = dict.fromkeys(OUTCOMES, 0)
+        counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
         for result in self.results:
             counts[result.outcome] += 1
         summary = Summary(counts, seconds, exit_code, self.started.strict, note)

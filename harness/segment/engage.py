@@ -328,7 +328,8 @@ def check_membership(
         if not hasattr(local, "session"):
             local.session = requests.Session()
             local.session.auth = (api_key, "")
-        return local.session
+        held: requests.Session = local.session
+        return held
 
     audience_key = simulation.audience_key
 
