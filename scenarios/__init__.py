@@ -12,6 +12,7 @@ from scenarios.cases import catalogue
 from scenarios.errors import ScenarioError
 from scenarios.expect import Ledger, expect_for, expect_sequence
 from scenarios.families import FAMILIES
+from scenarios.isolation import isolate
 from scenarios.model import Auth, Expect, Outcome, Request, Scenario, Sequence, SequenceExpect
 from scenarios.sequence_cases import sequences
 from scenarios.stamping import StampingFallback
@@ -34,6 +35,7 @@ __all__ = [
     "expect_sequence",
     "format_mix",
     "generate",
+    "isolate",
     "parse_mix",
     "sequences",
 ]

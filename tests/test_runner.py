@@ -31,13 +31,13 @@ from harness.runner import (
     RunFinished,
     RunStarted,
     exit_code_of,
-    isolate,
     plan,
     run,
     verdict_of,
 )
 from harness.target import Destination, poll
 from reference_impl import Store, create_app, running_server
+from scenarios import isolate
 from scenarios.expect import expect_for, expect_sequence
 from scenarios.model import Request, Scenario, Sequence
 from schemas import ACCEPTED, load_schema

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -30,12 +30,10 @@ from contract.limits import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, SEGMENT_MAX_EVENT
 from harness.errors import UsageError
 from harness.segment.outbox import StorageUnavailable
 from harness.segment.pipeline import MESSAGE_TYPES, UnstorableEvent
+from harness.segment.tracked import TrackedSimulator
 from harness.segment.ui import delivery_routes
 from reference_impl.http_io import BodyTooLarge, BodyTooSlow, read_limited_body
 from reference_impl.http_io import JSONResponse as _JSON
-
-if TYPE_CHECKING:
-    from harness.segment.simulator import SegmentSimulator
 
 #: Nesting levels orjson encodes; a deeper event cannot be stored or delivered.
 _MAX_DEPTH = 255
@@ -197,7 +195,7 @@ def _refused_unstorable(error: UnstorableEvent) -> Response:
     )
 
 
-def create_ingest_app(simulator: SegmentSimulator) -> Starlette:
+def create_ingest_app(simulator: TrackedSimulator) -> Starlette:
     """The tracking API in front of `simulator`."""
     write_key = simulator.config.write_key
     expected = write_key.encode("utf-8") if write_key else None

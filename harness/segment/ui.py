@@ -12,17 +12,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from contract.timestamps import parse_iso_instant
+from harness.segment.tracked import TrackedSimulator
 from reference_impl.pages import page_environment
-
-if TYPE_CHECKING:
-    from harness.segment.simulator import SegmentSimulator
 
 __all__ = ["CHARTED_STATUSES", "EventRow", "delivery_routes", "delivery_series", "event_rows"]
 
@@ -122,7 +120,7 @@ def _running_total(values: list[int]) -> list[int]:
     return result
 
 
-def delivery_routes(simulator: SegmentSimulator) -> list[Route]:
+def delivery_routes(simulator: TrackedSimulator) -> list[Route]:
     """`GET /ui` for the simulator's tracking API app."""
     environment = page_environment("harness.segment")
 
