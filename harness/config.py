@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from contract.delivery import SEGMENT_TIMEOUT_S
 from contract.endpoints import EXAMPLE_ENDPOINT, is_http_url
-from harness.errors import UsageError
+from harness.errors import SettingError
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -59,24 +59,27 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         if self.target is not None:
-            _check_http_url("--target", self.target)
+            _check_http_url("target", self.target)
         if self.probe not in PROBE_MODES:
-            _check_http_url("--probe", self.probe)
+            _check_http_url("probe", self.probe)
         if self.concurrency < 1:
-            raise UsageError(f"--concurrency must be at least 1, got {self.concurrency}")
+            raise SettingError("concurrency", f"must be at least 1, got {self.concurrency}")
         if self.timeout <= 0:
-            raise UsageError(f"--timeout must be a positive number of seconds, got {self.timeout}")
+            raise SettingError(
+                "timeout", f"must be a positive number of seconds, got {self.timeout}"
+            )
         if self.probe_wait < 0:
-            raise UsageError(f"--probe-wait must be zero or more seconds, got {self.probe_wait}")
+            raise SettingError("probe_wait", f"must be zero or more seconds, got {self.probe_wait}")
         if self.target is not None and not self.api_key:
-            raise UsageError(
-                "no API key for the target: pass --api-key KEY or set NAT_API_KEY "
-                "(the key configured in the destination's Segment settings)"
+            raise SettingError(
+                "api_key",
+                "is missing: a target needs the key configured in the destination's Segment "
+                "settings",
             )
 
 
-def _check_http_url(option: str, url: str) -> None:
+def _check_http_url(setting: str, url: str) -> None:
     if not is_http_url(url):
-        raise UsageError(
-            f"{option} {url!r} is not an http(s) URL: give one like {EXAMPLE_ENDPOINT}"
+        raise SettingError(
+            setting, f"{url!r} is not an http(s) URL: give one like {EXAMPLE_ENDPOINT}"
         )

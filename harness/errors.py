@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["HarnessError", "NotANatDestination", "TargetUnreachable", "UsageError"]
+from collections.abc import Mapping
+
+__all__ = [
+    "HarnessError",
+    "NotANatDestination",
+    "SettingError",
+    "TargetUnreachable",
+    "UsageError",
+    "option_words",
+]
 
 
 class HarnessError(Exception):
@@ -14,6 +23,28 @@ class HarnessError(Exception):
 
 class UsageError(HarnessError):
     """The arguments or input files are wrong: the message says which and what is accepted."""
+
+
+class SettingError(UsageError):
+    """One setting of a library record cannot be used, said in library words (`setting` is the
+    field's name); the CLI and the pytest plugin name their own option for it."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting} {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+def option_words(
+    error: HarnessError, prefix: str = "--", environment: Mapping[str, str] | None = None
+) -> str:
+    """The error's message with a setting named as the option `prefix` + its dashed name, and
+    the environment variable that can give it too, if `environment` has one for it."""
+    if not isinstance(error, SettingError):
+        return str(error)
+    variable = (environment or {}).get(error.setting)
+    also = f" (or set {variable})" if variable else ""
+    return f"{prefix}{error.setting.replace('_', '-')}{also} {error.problem}"
 
 
 class TargetUnreachable(HarnessError):

@@ -121,7 +121,7 @@ def _run_config(config: pytest.Config) -> RunConfig | None:
             "or set NAT_API_KEY"
         )
     from harness.config import RunConfig
-    from harness.errors import UsageError
+    from harness.errors import UsageError, option_words
 
     timeout = config.getoption("nat_timeout")
     try:
@@ -134,7 +134,8 @@ def _run_config(config: pytest.Config) -> RunConfig | None:
             **({} if timeout is None else {"timeout": timeout}),
         )
     except UsageError as error:
-        raise pytest.UsageError(f"nat-harness: {error} (pytest options are --nat-*)") from None
+        words = option_words(error, prefix="--nat-")
+        raise pytest.UsageError(f"nat-harness: {words} (pytest options are --nat-*)") from None
 
 
 # -- contract items ----------------------------------------------------------------------------

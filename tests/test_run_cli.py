@@ -326,7 +326,10 @@ def test_a_report_in_a_read_only_directory_exits_2(
     ("args", "message"),
     [
         (["--target", "http://127.0.0.1:{port}/segment", "--api-key", "k"], "cannot reach"),
-        (["--target", "http://127.0.0.1:{port}/segment"], "no API key for the target"),
+        (
+            ["--target", "http://127.0.0.1:{port}/segment"],
+            "--api-key (or set NAT_API_KEY) is missing",
+        ),
         (["--target", "nat.example/segment", "--api-key", "k"], "is not an http(s) URL"),
         (["--probe", "sometimes"], "--probe 'sometimes' is not an http(s) URL"),
         (["--select", "no-such-check"], "matches no check or scenario"),

@@ -25,7 +25,7 @@ from contract.endpoints import endpoint_of, read_api_base_of
 from contract.limits import MAX_BODY_BYTES
 from harness.checks import default_registry
 from harness.config import RunConfig
-from harness.errors import TargetUnreachable, UsageError
+from harness.errors import TargetUnreachable, UsageError, option_words
 from harness.runner import (
     CheckResult,
     RunFinished,
@@ -192,7 +192,7 @@ def test_a_bare_origin_targets_segment_and_the_probe_sits_next_to_it() -> None:
     ("changes", "message"),
     [
         ({"target": "127.0.0.1:8765"}, "--target '127.0.0.1:8765' is not an http(s) URL"),
-        ({"target": "http://127.0.0.1:8765"}, "no API key for the target"),
+        ({"target": "http://127.0.0.1:8765"}, "--api-key is missing"),
         ({"probe": "sometimes"}, "--probe 'sometimes' is not an http(s) URL"),
         ({"concurrency": 0}, "--concurrency must be at least 1"),
         ({"timeout": 0}, "--timeout must be a positive number"),
@@ -204,7 +204,8 @@ def test_bad_configuration_is_refused_with_a_specific_message(
 ) -> None:
     with pytest.raises(UsageError) as error:
         RunConfig(**changes)
-    assert message in str(error.value)
+    assert message in option_words(error.value)  # as the CLI says it
+    assert "--" not in str(error.value)  # the library's own words name no option
 
 
 # -- isolation -----------------------------------------------------------------------------------

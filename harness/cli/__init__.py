@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 
 from harness.cli._app import app
-from harness.errors import HarnessError
+from harness.errors import HarnessError, option_words
 
 # Each module registers its commands on `app` when imported.
 from harness.cli import demo, serve  # noqa: F401  isort: skip
@@ -22,13 +22,18 @@ from harness.cli import explore, record, replay  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 
+#: Settings the commands also read from the environment, for the messages that name them.
+_ENVIRONMENT = {"api_key": "NAT_API_KEY"}
+
 
 def main() -> None:
     """Entry point of the `nat-harness` script: errors are printed as messages, not tracebacks."""
     try:
         app()
     except HarnessError as error:
-        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {option_words(error, environment=_ENVIRONMENT)}", highlight=False
+        )
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

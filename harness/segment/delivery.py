@@ -24,7 +24,7 @@ from contract.endpoints import (
     without_credentials,
 )
 from contract.timestamps import format_segment_time
-from harness.errors import UsageError
+from harness.errors import SettingError, UsageError
 from harness.segment.clock import Agenda, VirtualClock
 from harness.segment.faults import DeliveryFaults
 from harness.segment.journal import Journal
@@ -56,7 +56,7 @@ class DeliveryEndpoint:
                 f"to, such as {EXAMPLE_ENDPOINT}"
             )
         if not api_key:
-            raise UsageError("no API key: pass --api-key with the destination's API key")
+            raise SettingError("api_key", "is missing: give the destination's API key")
         if not timeout > 0:
             raise UsageError(f"the delivery timeout must be positive seconds, got {timeout}")
         return cls(endpoint_of(url.strip()), api_key, timeout)
@@ -114,7 +114,7 @@ class Delivery:
         on_settled: Callable[[int, str], None] | None = None,
     ) -> None:
         if concurrency < 1:
-            raise UsageError(f"--concurrency must be at least 1, got {concurrency}")
+            raise SettingError("concurrency", f"must be at least 1, got {concurrency}")
         self.destination = destination
         self.clock = clock
         self.journal = journal

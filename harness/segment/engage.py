@@ -26,7 +26,7 @@ from contract.endpoints import without_credentials
 from contract.engage import engage_identify
 from contract.read_api import contact_url
 from contract.timestamps import format_segment_time
-from harness.errors import TargetUnreachable, UsageError
+from harness.errors import SettingError, TargetUnreachable, UsageError
 from harness.segment.clock import VirtualClock
 from harness.segment.delivery import DeliveryEndpoint
 from harness.segment.simulator import SegmentSimulator, SegmentSimulatorConfig
@@ -94,18 +94,20 @@ class EngageConfig:
     def __post_init__(self) -> None:
         snake_case(self.audience)
         if not _TAG.fullmatch(self.tag):
-            raise UsageError(
-                f"--tag {self.tag!r} cannot go into an email address: use up to 20 letters, "
-                "digits, '-' or '_' (or '' for none)"
+            raise SettingError(
+                "tag",
+                f"{self.tag!r} cannot go into an email address: use up to 20 letters, "
+                "digits, '-' or '_' (or '' for none)",
             )
         if self.population < 1:
-            raise UsageError(f"--population must be at least 1 profile, got {self.population}")
+            raise SettingError("population", f"must be at least 1 profile, got {self.population}")
         if not 0 <= self.days <= 365:
-            raise UsageError(f"--days must be between 0 and 365 simulated days, got {self.days}")
+            raise SettingError("days", f"must be between 0 and 365 simulated days, got {self.days}")
         if not 0.0 <= self.churn <= 1.0:
-            raise UsageError(
-                f"--churn must be between 0 and 1 (the share of members leaving per simulated "
-                f"day, as many others joining), got {self.churn}"
+            raise SettingError(
+                "churn",
+                "must be between 0 and 1 (the share of members leaving per simulated "
+                f"day, as many others joining), got {self.churn}",
             )
         if not 0.0 < self.initial_share < 1.0:
             raise UsageError(
