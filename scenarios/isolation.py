@@ -24,8 +24,9 @@ def isolate(subject: Scenario | Sequence, tag: str) -> Scenario | Sequence:
     """
     if isinstance(subject, Scenario):
         return _isolate_step(subject, tag) or _isolate_step(subject, tag, keep_size=True) or subject
-    steps = tuple(_isolate_step(step, tag) for step in subject.steps)
-    if any(step is None for step in steps):
+    tagged = [_isolate_step(step, tag) for step in subject.steps]
+    steps = tuple(step for step in tagged if step is not None)
+    if len(steps) != len(tagged):
         return subject
     emails = {
         original: _tag_email(original, tag)
@@ -37,7 +38,7 @@ def isolate(subject: Scenario | Sequence, tag: str) -> Scenario | Sequence:
         contact=_tag_email(subject.final.contact, tag),
         properties=_replace_strings(subject.final.properties, emails),
     )
-    return replace(subject, steps=steps, final=final)  # type: ignore[arg-type]
+    return replace(subject, steps=steps, final=final)
 
 
 def _isolate_step(step: Scenario, tag: str, *, keep_size: bool = False) -> Scenario | None:
