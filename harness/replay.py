@@ -63,8 +63,8 @@ class ReplayResult:
 
 
 def parse_speed(text: str) -> float | None:
-    """`max` (None: no waiting) or a factor like `1x`, `2x`, `0.5x`; `UsageError` otherwise."""
-    from harness.errors import UsageError
+    """`max` (None: no waiting) or a factor like `1x`, `2x`, `0.5x`; `SettingError` otherwise."""
+    from harness.errors import SettingError
 
     if text == "max":
         return None
@@ -73,7 +73,7 @@ def parse_speed(text: str) -> float | None:
     except ValueError:
         factor = 0.0
     if not text.endswith("x") or factor <= 0:
-        raise UsageError(f"--speed {text!r}: give 'max' or a factor like 1x or 10x")
+        raise SettingError("speed", f"{text!r} is no speed: give 'max' or a factor like 1x or 10x")
     return factor
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 import pytest
 
-from harness.errors import UsageError
+from harness.errors import UsageError, option_words
 from harness.segment.faults import DeliveryFaults
 from harness.segment.pipeline import DAY, Filtered, Forward, Pipeline, enabled_for
 from tests import helpers
@@ -218,8 +219,9 @@ def test_filtered_type_still_counts_for_dedup(pipeline: Pipeline) -> None:
     ids=["negative-rate", "rate-above-one", "nan-rate", "negative-window", "infinite-window"],
 )
 def test_bad_faults_say_what_is_accepted(rate: float, window: float) -> None:
-    with pytest.raises(UsageError, match=r"--duplicate-rate|--reorder-window"):
+    with pytest.raises(UsageError) as error:
         DeliveryFaults(rate, window)
+    assert re.match(r"--duplicate-rate|--reorder-window", option_words(error.value))
 
 
 def test_faults_duplicate_about_their_rate_within_the_window() -> None:

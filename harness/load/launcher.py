@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from contract.delivery import SEGMENT_TIMEOUT_S
 from contract.endpoints import EXAMPLE_ENDPOINT, SEGMENT_PATH, endpoint_of, is_http_url
-from harness.errors import TargetUnreachable, UsageError
+from harness.errors import SettingError, TargetUnreachable, UsageError
 from harness.load.summary import SUMMARY_VARIABLES, read_summary
 from harness.preflight import preflight
 from harness.target import Destination
@@ -204,7 +204,7 @@ def _target(config: LoadConfig, directory: Path) -> Iterator[tuple[str, str]]:
     """The target and its key: the given ones, or the reference destination on a free port."""
     if config.target is not None:
         if not config.api_key:
-            raise UsageError("no API key for the target: pass --api-key KEY or set NAT_API_KEY")
+            raise SettingError("api_key", "is missing: a target needs the destination's API key")
         yield config.target, config.api_key
         return
     with embedded_reference(directory) as url:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
-from harness.errors import UsageError
+from harness.errors import SettingError
 
 __all__ = ["Agenda", "VirtualClock", "parse_time_scale"]
 
@@ -32,10 +32,11 @@ def parse_time_scale(text: str | float) -> float:
     except (TypeError, ValueError):
         scale = math.nan
     if not math.isfinite(scale) or scale < 0:
-        raise UsageError(
-            f"--time-scale {text!r} is not a time scale: use 'instant' (or 0) to jump straight to "
+        raise SettingError(
+            "time_scale",
+            f"{text!r} is not a time scale: use 'instant' (or 0) to jump straight to "
             "the next due retry, 1 for real time, or a factor such as 60 (one simulated minute "
-            "per second)"
+            "per second)",
         )
     return scale
 

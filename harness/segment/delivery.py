@@ -51,9 +51,10 @@ class DeliveryEndpoint:
     def at(cls, url: str, api_key: str, *, timeout: float = SEGMENT_TIMEOUT_S) -> DeliveryEndpoint:
         """An endpoint from what a user typed: a URL without a path means `/segment` on it."""
         if not is_http_url(url.strip()):
-            raise UsageError(
-                f"--destination {url!r} is not an http(s) URL: give the endpoint Segment posts "
-                f"to, such as {EXAMPLE_ENDPOINT}"
+            raise SettingError(
+                "destination",
+                f"{url!r} is not an http(s) URL: give the endpoint Segment posts to, such as "
+                f"{EXAMPLE_ENDPOINT}",
             )
         if not api_key:
             raise SettingError("api_key", "is missing: give the destination's API key")

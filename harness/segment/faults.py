@@ -11,7 +11,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from harness.errors import UsageError
+from harness.errors import SettingError
 
 __all__ = ["DeliveryFaults"]
 
@@ -26,14 +26,16 @@ class DeliveryFaults:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.duplicate_rate) and 0.0 <= self.duplicate_rate <= 1.0):
-            raise UsageError(
-                f"--duplicate-rate must be between 0 and 1 (the share of events delivered twice), "
-                f"got {self.duplicate_rate}"
+            raise SettingError(
+                "duplicate_rate",
+                "must be between 0 and 1 (the share of events delivered twice), "
+                f"got {self.duplicate_rate}",
             )
         if not (math.isfinite(self.reorder_window) and self.reorder_window >= 0.0):
-            raise UsageError(
-                f"--reorder-window must be 0 or more seconds (how far a delivery may be delayed), "
-                f"got {self.reorder_window}"
+            raise SettingError(
+                "reorder_window",
+                "must be 0 or more seconds (how far a delivery may be delayed), "
+                f"got {self.reorder_window}",
             )
 
     def delays(self, rng: random.Random) -> list[float]:
