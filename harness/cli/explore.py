@@ -18,6 +18,7 @@ from rich.text import Text
 from contract.delivery import SEGMENT_TIMEOUT_S
 from contract.endpoints import endpoint_of, read_api_base_of
 from harness.cli._app import app
+from harness.cli._options import ApiKeyOption, TargetOption
 from harness.config import RunConfig
 from harness.errors import UsageError
 from harness.preflight import preflight
@@ -39,23 +40,8 @@ def _endpoint(target: str | None, api_key: str | None) -> Iterator[tuple[str, st
 
 @app.command("explore")
 def explore_command(
-    target: Annotated[
-        str | None,
-        typer.Option(
-            help="URL the destination receives Segment's POSTs on (a bare origin means "
-            "<origin>/segment). Omitted: start the reference destination on a free port.",
-            show_default=False,
-        ),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key",
-            envvar="NAT_API_KEY",
-            help="The destination's API key, sent as Segment does (Basic base64(key + ':')).",
-            show_default=False,
-        ),
-    ] = None,
+    target: TargetOption = None,
+    api_key: ApiKeyOption = None,
     max_examples: Annotated[
         int, typer.Option(min=1, help="How many random sequences to try at most.")
     ] = 100,

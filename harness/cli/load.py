@@ -12,7 +12,7 @@ from rich.table import Table
 
 from contract.delivery import SEGMENT_TIMEOUT_S
 from harness.cli._app import app
-from harness.cli._options import mix_option
+from harness.cli._options import ApiKeyOption, TargetOption, mix_option
 from harness.load import FAILURE_KINDS, LOCUSTFILE
 from harness.load.launcher import LOCUST_MASTER_PORT, LoadConfig, run_load
 from harness.load.summary import write_summary
@@ -24,23 +24,8 @@ from harness.load.summary import write_summary
 )
 def load_command(
     context: typer.Context,
-    target: Annotated[
-        str | None,
-        typer.Option(
-            help="URL the destination receives Segment's POSTs on (a bare origin means "
-            "<origin>/segment). Omitted: start the reference destination on a free port.",
-            show_default=False,
-        ),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key",
-            envvar="NAT_API_KEY",
-            help="The destination's API key, sent as Segment does (Basic base64(key + ':')).",
-            show_default=False,
-        ),
-    ] = None,
+    target: TargetOption = None,
+    api_key: ApiKeyOption = None,
     users: Annotated[int, typer.Option(min=1, help="Simulated senders.")] = 10,
     spawn_rate: Annotated[
         float | None,

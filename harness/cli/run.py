@@ -17,6 +17,7 @@ from rich.text import Text
 from contract.delivery import SEGMENT_TIMEOUT_S
 from harness.checks import default_registry
 from harness.cli._app import app
+from harness.cli._options import ApiKeyOption, TargetOption
 from harness.config import DEFAULT_CONCURRENCY, DEFAULT_PROBE_WAIT_S, RunConfig
 from harness.errors import UsageError
 from harness.reports import (
@@ -34,23 +35,8 @@ from harness.runner import EXIT_INTERRUPTED, RunStarted, load_subjects, plan, ru
 
 @app.command("run")
 def run_command(
-    target: Annotated[
-        str | None,
-        typer.Option(
-            help="URL the destination receives Segment's POSTs on (a bare origin means "
-            "<origin>/segment). Omitted: start the reference destination on a free port.",
-            show_default=False,
-        ),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key",
-            envvar="NAT_API_KEY",
-            help="The destination's API key, sent as Segment does (Basic base64(key + ':')).",
-            show_default=False,
-        ),
-    ] = None,
+    target: TargetOption = None,
+    api_key: ApiKeyOption = None,
     seed: Annotated[
         int | None,
         typer.Option(help="Seed of the generated scenarios; random (and printed) if omitted."),
