@@ -11,6 +11,7 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 #: The timestamp the hand-written calls carry unless a test gives another (Segment's style).
 TIMESTAMP = "2020-05-31T17:55:47.263Z"
@@ -71,6 +73,25 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def run_nat_harness(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+    columns: int = 160,
+) -> tuple[int, str, str]:
+    """Run `nat-harness <args>` in process, without NAT_API_KEY: (exit code, stdout, stderr)."""
+    from harness.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["nat-harness", *args])
+    monkeypatch.delenv("NAT_API_KEY", raising=False)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    out, err = capsys.readouterr()
+    code = exit_.value.code
+    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
 
 
 @cache

@@ -3,18 +3,17 @@ few steps, and finds nothing against the reference and the independent destinati
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from harness.cli import main
 from harness.explore import ExploreResult, explore
 from harness.recording import read_recording
 from harness.target import Destination, ReadBack
 from reference_impl import Store, create_app, running_server
 from tests.broken_destinations import Defect, broken_destination
+from tests.helpers import run_nat_harness
 
 API_KEY = "explore-key"
 #: The budget every defect below must be found within, and the most steps its minimal sequence
@@ -105,14 +104,7 @@ def test_the_same_seed_explores_the_same_sequences() -> None:
 def _nat_harness(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["nat-harness", *args])
-    monkeypatch.delenv("NAT_API_KEY", raising=False)
-    monkeypatch.setenv("COLUMNS", "160")
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    out, err = capsys.readouterr()
-    code = exit_.value.code
-    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
+    return run_nat_harness(monkeypatch, capsys, *args)
 
 
 @pytest.fixture

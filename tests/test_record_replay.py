@@ -15,7 +15,6 @@ import orjson
 import pytest
 import requests
 
-from harness.cli import main
 from harness.errors import UsageError, option_words
 from harness.proxy import recording_proxy
 from harness.recording import (
@@ -31,6 +30,7 @@ from harness.target import Destination
 from reference_impl import Store, create_app, running_server
 from tests.broken_destinations import Defect, broken_destination
 from tests.conftest import basic_auth, sigint_as_in_a_terminal
+from tests.helpers import run_nat_harness
 
 API_KEY = "replay-key"
 
@@ -189,14 +189,7 @@ def test_speed_is_max_or_a_factor() -> None:
 def _nat_harness(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["nat-harness", *args])
-    monkeypatch.delenv("NAT_API_KEY", raising=False)
-    monkeypatch.setenv("COLUMNS", "160")
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    out, err = capsys.readouterr()
-    code = exit_.value.code
-    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
+    return run_nat_harness(monkeypatch, capsys, *args)
 
 
 def test_a_saved_explore_failure_replays_from_the_command_line(

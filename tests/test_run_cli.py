@@ -18,7 +18,7 @@ from harness.cli import main
 from reference_impl import Store, create_app, running_server
 from tests.broken_destinations import Defect, broken_destination
 from tests.conftest import sigint_as_in_a_terminal
-from tests.helpers import free_port
+from tests.helpers import free_port, run_nat_harness
 from tests.test_preflight import HangsAfter
 
 API_KEY = "cli-key"
@@ -27,15 +27,8 @@ API_KEY = "cli-key"
 def _nat_harness(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[int, str, str]:
-    """Run `nat-harness <args>` in process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["nat-harness", *args])
-    monkeypatch.delenv("NAT_API_KEY", raising=False)
-    monkeypatch.setenv("COLUMNS", "120")
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    out, err = capsys.readouterr()
-    code = exit_.value.code
-    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
+    """Run `nat-harness <args>` in process, 120 columns wide: (exit code, stdout, stderr)."""
+    return run_nat_harness(monkeypatch, capsys, *args, columns=120)
 
 
 @pytest.fixture
