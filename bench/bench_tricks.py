@@ -4,36 +4,31 @@
   to a minimal starlette app on uvicorn in another process;
 - stamped copies (`scenarios.stamping`): requests with their expectation per second, a stamped
   copy against a full build, over every stampable variant of bulk traffic;
-- the GC tuning (`reference_impl.gc_tuning`): the reference app's time per request, called in
-  process through ASGI, and its slowest 1 %, tuned against CPython's default;
 - the table-driven RFC 3339 writing (`scenarios.iso_format`): moments written per second.
 
 Each pair runs interleaved, `--rounds` times; the medians of the ratios are printed. The machine
 is shared: quote the ratios, not the rates.
 
-    python bench/bench_tricks.py [--rounds 5] [--only client,stamping,gc,iso]
+    python bench/bench_tricks.py [--rounds 5] [--only client,stamping,iso]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _servers import free_port, wait_for_port  # noqa: E402
 
-TRICKS = ("client", "stamping", "gc", "iso")
+TRICKS = ("client", "stamping", "iso")
 
 
 def _client_round(url: str, posts: int) -> tuple[float, float]:
@@ -104,86 +99,6 @@ def measure_stamping(rounds: int) -> dict[str, float]:
     return _timed_pair(stamped, built, rounds, repeat=200, each=len(variants), unit="requests")
 
 
-def measure_gc(rounds: int) -> dict[str, float]:
-    from reference_impl import Store, create_app
-    from reference_impl.gc_tuning import tuned_for_serving
-    from scenarios import generate
-
-    bodies = [scenario.request.body() for scenario in generate(20_000, seed=2)]
-    results: dict[str, list[float]] = {
-        "default": [],
-        "tuned": [],
-        "default p99": [],
-        "tuned p99": [],
-    }
-    with tempfile.TemporaryDirectory() as folder:
-        for round_number in range(rounds):
-            for setting in ("default", "tuned"):
-                store = Store(Path(folder) / f"{setting}-{round_number}.db")
-                app = create_app(store, "key")
-                if setting == "tuned":
-                    with tuned_for_serving():
-                        times = asyncio.run(_drive(app, bodies))
-                else:
-                    times = asyncio.run(_drive(app, bodies))
-                store.close()
-                results[setting].append(statistics.fmean(times))
-                results[f"{setting} p99"].append(sorted(times)[int(len(times) * 0.99)])
-    default, tuned = results["default"], results["tuned"]
-    slow_default, slow_tuned = results["default p99"], results["tuned p99"]
-    return {
-        "default us per request": statistics.median(default) * 1e6,
-        "tuned us per request": statistics.median(tuned) * 1e6,
-        "default/tuned mean": statistics.median(d / t for d, t in zip(default, tuned, strict=True)),
-        "default/tuned p99": statistics.median(
-            d / t for d, t in zip(slow_default, slow_tuned, strict=True)
-        ),
-    }
-
-
-async def _drive(app: Any, bodies: list[bytes]) -> list[float]:
-    """Each body POSTed to the ASGI app in turn; the seconds each request took."""
-    import base64
-
-    authorization = b"Basic " + base64.b64encode(b"key:")
-    times = []
-    for body in bodies:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/segment",
-            "raw_path": b"/segment",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"authorization", authorization),
-                (b"content-length", str(len(body)).encode()),
-            ],
-            "client": ("127.0.0.1", 1),
-            "server": ("127.0.0.1", 80),
-        }
-        sent = False
-
-        async def receive(body: bytes = body) -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            return None
-
-        started = time.perf_counter()
-        await app(scope, receive, send)
-        times.append(time.perf_counter() - started)
-    return times
-
-
 def measure_iso(rounds: int) -> dict[str, float]:
     from scenarios.iso_format import DAY_MS, MomentFormatter, plain_iso
 
@@ -247,7 +162,6 @@ def main() -> None:
     measures = {
         "client": measure_client,
         "stamping": measure_stamping,
-        "gc": measure_gc,
         "iso": measure_iso,
     }
     for name in chosen:

@@ -23,7 +23,6 @@ from uvicorn.supervisors import Multiprocess
 
 from reference_impl.access_log import buffered_stderr
 from reference_impl.app import Faults, create_app
-from reference_impl.gc_tuning import tune_for_serving
 from reference_impl.protocol import ConnectionLimits, uvicorn_options
 from reference_impl.store import Store
 
@@ -70,7 +69,6 @@ class ServerConfig:
 def app_from_environment() -> ASGIApp:
     """The app factory uvicorn's worker processes call; reads the config the parent process set."""
     config = ServerConfig.from_environment(os.environ[_CONFIG_VARIABLE])
-    tune_for_serving()
     return create_app(
         Store(config.db_path),
         config.api_key,
