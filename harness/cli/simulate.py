@@ -29,6 +29,7 @@ from contract.delivery import SEGMENT_TIMEOUT_S, delivery_headers
 from contract.endpoints import read_api_base_of
 from contract.timestamps import parse_iso_instant
 from harness.cli._app import app
+from harness.cli._options import ApiKeyOption
 from harness.errors import UsageError
 from harness.recording import RecordingWriter, post_recorder
 from harness.segment import (
@@ -63,15 +64,6 @@ DestinationOption = Annotated[
         "--destination",
         help="The Nat endpoint to deliver to (a URL without a path means /segment on it). "
         "Without it, the reference destination is started on a temporary database.",
-        show_default=False,
-    ),
-]
-ApiKeyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        envvar="NAT_API_KEY",
-        help="The destination's API key, sent as Basic base64(key + ':').",
         show_default=False,
     ),
 ]
