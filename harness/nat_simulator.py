@@ -281,11 +281,12 @@ class NatSimulator:
 
     def timeline(self, email: str) -> list[dict[str, Any]]:
         """The contact's timeline entries, oldest day first ([] for a contact never accepted)."""
-        return self.store.timeline(rules.contact_key_of(email)) or []
+        return http_core.timeline_body(self.store.timeline(rules.contact_key_of(email)) or [])
 
     def contact(self, email: str) -> dict[str, Any] | None:
         """The contact's user properties and entry count, or None if it was never accepted."""
-        return self.store.contact(rules.contact_key_of(email))
+        found = self.store.contact(rules.contact_key_of(email))
+        return None if found is None else http_core.contact_body(found)
 
     def reset(self) -> None:
         """Forget every contact, entry, messageId, call and refusal (as `POST /reset` and more)."""

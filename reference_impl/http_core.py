@@ -16,12 +16,13 @@ from contract.credentials import read_credentials
 from contract.limits import MAX_BODY_BYTES
 from reference_impl import rules
 from reference_impl.rules import Issue, Rejected
-from reference_impl.store import Store
+from reference_impl.store import Contact, Store, TimelineEntry
 
 __all__ = [
     "Answer",
     "accept_segment",
     "authorize",
+    "contact_body",
     "error_answer",
     "handle_segment",
     "header_value",
@@ -31,6 +32,7 @@ __all__ = [
     "read_stats",
     "read_timeline",
     "reset_store",
+    "timeline_body",
 ]
 
 
@@ -140,11 +142,28 @@ def _unknown_contact(contact_key: str) -> Answer:
     )
 
 
+def contact_body(contact: Contact) -> dict[str, Any]:
+    """The JSON of `GET /contacts/{email}` for a stored contact."""
+    return {
+        "contact": contact.key,
+        "properties": {
+            name: {"value": held.value, "set_at": held.set_at}
+            for name, held in contact.properties.items()
+        },
+        "entries": contact.entries,
+    }
+
+
+def timeline_body(entries: list[TimelineEntry]) -> list[dict[str, Any]]:
+    """The `entries` of `GET /contacts/{email}/timeline`: each entry as a JSON object."""
+    return [entry._asdict() for entry in entries]
+
+
 def read_contact(store: Store, email: str) -> Answer:
     """`GET /contacts/{email}` (already authorised): the contact's user properties, or 404."""
     contact_key = rules.contact_key_of(email)
     found = store.contact(contact_key)
-    return Answer(200, found) if found is not None else _unknown_contact(contact_key)
+    return Answer(200, contact_body(found)) if found is not None else _unknown_contact(contact_key)
 
 
 def read_timeline(store: Store, email: str) -> Answer:
@@ -153,7 +172,7 @@ def read_timeline(store: Store, email: str) -> Answer:
     entries = store.timeline(contact_key)
     if entries is None:
         return _unknown_contact(contact_key)
-    return Answer(200, {"contact": contact_key, "entries": entries})
+    return Answer(200, {"contact": contact_key, "entries": timeline_body(entries)})
 
 
 def read_health() -> Answer:

@@ -21,7 +21,18 @@ import orjson
 from contract.timestamps import format_precise_time
 from reference_impl.rules import Accepted
 
-__all__ = ["MAX_WAL_BYTES", "Receipt", "Store"]
+__all__ = [
+    "MAX_WAL_BYTES",
+    "Contact",
+    "ContactSummary",
+    "ContactView",
+    "FoldedCall",
+    "Property",
+    "Receipt",
+    "Store",
+    "TimelineDay",
+    "TimelineEntry",
+]
 
 #: How large the write-ahead log may grow before a checkpoint waits for the writers to let it
 #: finish (a passive one can lag behind steady writes for ever); a log reset is cut back to it.
@@ -100,6 +111,63 @@ class Receipt(NamedTuple):
             "replayed": self.replayed,
             "warnings": list(self.warnings),
         }
+
+
+class Property(NamedTuple):
+    """A user property as it stands: the value last set, and when the call that set it happened."""
+
+    value: Any
+    set_at: str
+
+
+class Contact(NamedTuple):
+    """A contact the destination has accepted a call for: its user properties and entry count."""
+
+    key: str
+    properties: dict[str, Property]
+    entries: int
+
+
+class TimelineEntry(NamedTuple):
+    """A contact's interaction of one day (CONTRACT B.4): the first accepted call of that day."""
+
+    id: int
+    day: str
+    occurred_at: str
+    description: str
+    description_source: str
+    message_id: str | None
+
+
+class FoldedCall(NamedTuple):
+    """A later call of a day that already had its entry, kept for the contact page only."""
+
+    occurred_at: str
+    message_id: str | None
+    description: str
+
+
+class TimelineDay(NamedTuple):
+    """One day of a contact's timeline with the calls deduplicated into its entry."""
+
+    entry: TimelineEntry
+    deduplicated: tuple[FoldedCall, ...]
+
+
+class ContactView(NamedTuple):
+    """What the contact page shows: the contact and its timeline, day by day."""
+
+    contact: Contact
+    days: tuple[TimelineDay, ...]
+
+
+class ContactSummary(NamedTuple):
+    """One line of the contacts page: the contact, its entry count and its newest day."""
+
+    contact: str
+    entries: int
+    last_day: str
+    last_description: str
 
 
 def _replayed(answer: bytes) -> Receipt:
@@ -336,7 +404,7 @@ class Store:
             warnings=tuple(warning.as_dict() for warning in event.warnings),
         )
 
-    def contact(self, contact_key: str) -> dict[str, Any] | None:
+    def contact(self, contact_key: str) -> Contact | None:
         """The contact with its user properties and entry count, or None if it is unknown."""
         with self._lock:
             (entries,) = self._db.execute(
@@ -345,15 +413,15 @@ class Store:
             if not entries:
                 return None
             properties = {
-                name: {"value": orjson.loads(value), "set_at": set_at}
+                name: Property(orjson.loads(value), set_at)
                 for name, value, set_at in self._db.execute(
                     "SELECT name, value, set_at FROM properties WHERE contact = ? ORDER BY name",
                     (contact_key,),
                 )
             }
-        return {"contact": contact_key, "properties": properties, "entries": entries}
+        return Contact(contact_key, properties, entries)
 
-    def timeline(self, contact_key: str) -> list[dict[str, Any]] | None:
+    def timeline(self, contact_key: str) -> list[TimelineEntry] | None:
         """The contact's timeline entries, oldest day first, or None if it is unknown."""
         with self._lock:
             rows = self._db.execute(
@@ -361,16 +429,13 @@ class Store:
                 "FROM timeline WHERE contact = ? ORDER BY day, id",
                 (contact_key,),
             ).fetchall()
-        if not rows:
-            return None
-        columns = ("id", "day", "occurred_at", "description", "description_source", "message_id")
-        return [dict(zip(columns, row, strict=True)) for row in rows]
+        return [TimelineEntry(*row) for row in rows] or None
 
     def contacts_page(
         self, search: str = "", limit: int = 50, offset: int = 0
-    ) -> tuple[int, list[dict[str, Any]]]:
+    ) -> tuple[int, list[ContactSummary]]:
         """Contacts whose key contains `search`, the one with the newest entry first: how many
-        there are, and `limit` of them from `offset` (key, entries, last day and description)."""
+        there are, and `limit` of them from `offset`."""
         pattern = _containing(search.lower())
         where = "WHERE contact LIKE ? ESCAPE '\\'"
         with self._lock:
@@ -385,14 +450,11 @@ class Store:
                 "JOIN timeline ON timeline.id = recent.newest ORDER BY newest DESC",
                 (pattern, limit, offset),
             ).fetchall()
-        columns = ("contact", "entries", "last_day", "last_description")
-        return total, [dict(zip(columns, row, strict=True)) for row in rows]
+        return total, [ContactSummary(*row) for row in rows]
 
-    def contact_view(
-        self, contact_key: str
-    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]] | None:
-        """The contact's timeline, each entry with the calls deduplicated into it, and its user
-        properties; None if it is unknown."""
+    def contact_view(self, contact_key: str) -> ContactView | None:
+        """The contact with its timeline, each day with the calls deduplicated into it; None if
+        it is unknown."""
         entries = self.timeline(contact_key)
         found = self.contact(contact_key)
         if entries is None or found is None:
@@ -404,13 +466,11 @@ class Store:
                 "ORDER BY occurred_at, rowid",
                 (contact_key,),
             ).fetchall()
-        calls: dict[int, list[dict[str, Any]]] = {}
-        for entry_id, occurred_at, message_id, description in folded:
-            calls.setdefault(entry_id, []).append(
-                {"occurred_at": occurred_at, "message_id": message_id, "description": description}
-            )
-        days = [{**entry, "deduplicated": calls.get(entry["id"], [])} for entry in entries]
-        return days, found["properties"]
+        calls: dict[int, list[FoldedCall]] = {}
+        for entry_id, *call in folded:
+            calls.setdefault(entry_id, []).append(FoldedCall(*call))
+        days = tuple(TimelineDay(entry, tuple(calls.get(entry.id, ()))) for entry in entries)
+        return ContactView(found, days)
 
     def counts(self) -> dict[str, int]:
         """How many contacts, timeline entries and processed messageIds the store holds (three

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from reference_impl import http_core, rules
 from reference_impl.pages import page_environment
-from reference_impl.store import Store
+from reference_impl.store import Property, Store, TimelineDay
 
 __all__ = ["CONTACTS_PER_PAGE", "ui_routes"]
 
@@ -66,7 +66,7 @@ def ui_routes(store: Store, api_key: str) -> list[Route]:
         total, rows = await run_in_threadpool(
             store.contacts_page, search, CONTACTS_PER_PAGE, offset
         )
-        listed = [{**row, "href": _contact_href(row["contact"])} for row in rows]
+        listed = [{**row._asdict(), "href": _contact_href(row.contact)} for row in rows]
         return HTMLResponse(
             environment.get_template("contacts.html.j2").render(
                 contacts=listed,
@@ -93,12 +93,12 @@ def ui_routes(store: Store, api_key: str) -> list[Route]:
                 "</p>{% endblock %}"
             )
             return HTMLResponse(page.render(contact=key), status_code=404)
-        days, properties = found
-        shown = [_shown_property(name, value) for name, value in sorted(properties.items())]
+        properties = sorted(found.contact.properties.items())
+        shown = [_shown_property(name, held) for name, held in properties]
         return HTMLResponse(
             environment.get_template("contact.html.j2").render(
                 contact=key,
-                days=[{**day, "is_url": _is_link(day["description"])} for day in days],
+                days=[_shown_day(day) for day in found.days],
                 properties=shown,
                 audiences=[prop for prop in shown if isinstance(prop["value"], bool)],
             )
@@ -123,11 +123,19 @@ def _is_link(description: str) -> bool:
     return description.startswith(("http://", "https://"))
 
 
-def _shown_property(name: str, property_: dict[str, Any]) -> dict[str, Any]:
-    value = property_["value"]
+def _shown_day(day: TimelineDay) -> dict[str, Any]:
+    entry = day.entry
+    return {
+        **entry._asdict(),
+        "deduplicated": day.deduplicated,
+        "is_url": _is_link(entry.description),
+    }
+
+
+def _shown_property(name: str, held: Property) -> dict[str, Any]:
     return {
         "name": name,
-        "value": value,
-        "shown": orjson.dumps(value).decode(),
-        "set_at": property_["set_at"],
+        "value": held.value,
+        "shown": orjson.dumps(held.value).decode(),
+        "set_at": held.set_at,
     }

@@ -151,7 +151,7 @@ def test_an_accepted_call_is_recorded_in_the_store() -> None:
         "created",
         "peter@example.com",
     )
-    assert [entry["day"] for entry in store.timeline("peter@example.com") or []] == ["2020-05-31"]
+    assert [entry.day for entry in store.timeline("peter@example.com") or []] == ["2020-05-31"]
     store.close()
 
 

@@ -61,11 +61,11 @@ def test_sync_client_identify_reaches_the_timeline_and_track_is_filtered(
 
     timeline = store.timeline("ada@example.com")
     assert timeline is not None
-    assert [(e["message_id"], e["description"]) for e in timeline] == [
+    assert [(e.message_id, e.description) for e in timeline] == [
         ("python-identify-1", "https://example.com/pricing")
     ]
     contact = store.contact("ada@example.com")
-    assert contact is not None and contact["properties"]["plan"]["value"] == "pro"
+    assert contact is not None and contact.properties["plan"].value == "pro"
     track = simulator.journal.query(message_id="python-track-1")
     assert [(e.status, e.type, e.reason) for e in track] == [
         ("accepted", "track", None),

@@ -343,7 +343,7 @@ def test_every_accepted_identify_is_on_the_timeline_exactly_once(mix: str, tmp_p
                 counts = journal.counts()
             for message_id, email in accepted.items():
                 timeline = store.timeline(email) or []
-                on_timeline = [entry for entry in timeline if entry["message_id"] == message_id]
+                on_timeline = [entry for entry in timeline if entry.message_id == message_id]
                 assert len(on_timeline) == 1, f"{message_id}: {timeline}"
             for message_id in refused:
                 email = message_id.removeprefix("message-") + "@example.com"

@@ -166,7 +166,7 @@ def test_sigkill_after_acknowledging_loses_nothing_and_a_restart_delivers_it_onc
     assert set(gate.delivered.values()) == {1}, "every event delivered exactly once"
     for message_id in expected:
         timeline = store.timeline(f"{message_id}@example.com") or []
-        assert [entry["message_id"] for entry in timeline] == [message_id]
+        assert [entry.message_id for entry in timeline] == [message_id]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])

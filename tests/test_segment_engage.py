@@ -161,7 +161,7 @@ def test_after_syncs_the_destination_properties_equal_the_audience(
     member = engage.profiles[next(iter(engage.members))]
     contact = store.contact(member.email)
     assert contact is not None
-    assert contact["properties"]["order_completed_last_30_days"]["value"] is True
+    assert contact.properties["order_completed_last_30_days"].value is True
 
 
 def drops_false_updates() -> Starlette:

@@ -85,7 +85,7 @@ def test_identify_reaches_the_destination(
     assert (answer.status_code, answer.json()) == (200, {"success": True})
     assert simulator.wait_until_idle(10)
     entries = store.timeline("person-one@example.com")
-    assert entries is not None and [entry["message_id"] for entry in entries] == ["message-one"]
+    assert entries is not None and [entry.message_id for entry in entries] == ["message-one"]
     assert [e["status"] for e in journal(tracking_api, messageId="message-one")] == [
         "accepted",
         "delivered",

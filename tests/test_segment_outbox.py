@@ -89,7 +89,7 @@ def test_deduplication_survives_a_restart(tmp_path: Path) -> None:
             with second:
                 [verdict] = second.accept([identify(1)])
         assert isinstance(verdict, Filtered) and verdict.reason == "duplicate"
-        assert [entry["message_id"] for entry in store.timeline("kept-1@example.com") or []] == [
+        assert [entry.message_id for entry in store.timeline("kept-1@example.com") or []] == [
             "kept-1"
         ]
     finally:

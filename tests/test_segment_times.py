@@ -95,14 +95,14 @@ def test_two_calls_a_millisecond_apart_keep_their_order_and_day(scale: str, stor
             assert sim.wait_until_idle(10)
     timeline = store.timeline("pat@example.com")
     assert timeline is not None
-    assert [entry["day"] for entry in timeline] == ["2026-12-01"], timeline
+    assert [entry.day for entry in timeline] == ["2026-12-01"], timeline
     # Which of the two makes the entry is a race between two deliveries (order is not
     # guaranteed, CONTRACT A.4); their order is in their timestamps, which the property shows.
     contact = store.contact("pat@example.com")
     assert contact is not None
-    plan = contact["properties"]["plan"]
-    assert plan["value"] == "pro", "the later call is the later one at the destination too"
-    assert plan["set_at"].startswith("2026-12-01T23:59:59.99")
+    plan = contact.properties["plan"]
+    assert plan.value == "pro", "the later call is the later one at the destination too"
+    assert plan.set_at.startswith("2026-12-01T23:59:59.99")
 
 
 @pytest.mark.parametrize("scale", SCALES)

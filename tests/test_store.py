@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from reference_impl.rules import Accepted, evaluate
-from reference_impl.store import Store
+from reference_impl.store import Property, Store
 
 
 def event(
@@ -29,13 +29,13 @@ def test_first_event_of_the_day_creates_the_entry_and_keeps_its_description(stor
     assert (first.outcome, again.outcome) == ("created", "deduplicated")
     assert again.entry_id == first.entry_id
     assert again.description == "Signed up"
-    assert [e["description"] for e in store.timeline("ana@example.com") or []] == ["Signed up"]
+    assert [e.description for e in store.timeline("ana@example.com") or []] == ["Signed up"]
 
 
 def test_another_day_gets_another_entry(store: Store) -> None:
     store.record(event("2020-05-31T23:59:59Z"))
     store.record(event("2020-06-01T00:00:00Z"))
-    assert [e["day"] for e in store.timeline("ana@example.com") or []] == [
+    assert [e.day for e in store.timeline("ana@example.com") or []] == [
         "2020-05-31",
         "2020-06-01",
     ]
@@ -47,14 +47,16 @@ def test_a_repeated_message_id_replays_the_first_answer_and_changes_nothing(stor
     assert replay.replayed and not first.replayed
     assert {**replay.body(), "replayed": False} == first.body()
     assert store.counts() == {"contacts": 1, "timeline": 1, "messages": 1}
-    assert (store.contact("ana@example.com") or {})["properties"]["plan"]["value"] == "pro"
+    found = store.contact("ana@example.com")
+    assert found is not None and found.properties["plan"].value == "pro"
 
 
 def test_the_latest_timestamp_wins_whatever_the_arrival_order(store: Store) -> None:
     store.record(event("2020-05-31T12:00:00Z", traits={"in_audience": False}))
     store.record(event("2020-05-31T09:00:00Z", traits={"in_audience": True}))
-    properties = (store.contact("ana@example.com") or {})["properties"]
-    assert properties["in_audience"] == {"value": False, "set_at": "2020-05-31T12:00:00.000000Z"}
+    found = store.contact("ana@example.com")
+    assert found is not None
+    assert found.properties["in_audience"] == Property(False, "2020-05-31T12:00:00.000000Z")
 
 
 def test_reset_forgets_everything(store: Store) -> None:

@@ -76,14 +76,14 @@ class Model:
     def timeline(self, contact: str) -> list[tuple[str, str]]:
         """The contact's (day, description) entries, oldest first."""
         entries = self._store.timeline(contact) or []
-        return sorted((str(entry["day"]), str(entry["description"])) for entry in entries)
+        return sorted((entry.day, entry.description) for entry in entries)
 
     def properties(self, contact: str) -> dict[str, Any]:
         """The contact's user properties, name to value."""
         found = self._store.contact(contact)
         if found is None:
             return {}
-        return {name: held["value"] for name, held in found["properties"].items()}
+        return {name: held.value for name, held in found.properties.items()}
 
 
 def _clause_of(expected: Expected, payload: Any) -> str:
