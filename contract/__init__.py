@@ -51,6 +51,7 @@ from contract.retry import (
     segment_fate,
     segment_retries,
 )
+from contract.settings import SettingError
 from contract.statuses import NAT_STATUSES, StatusRow
 from contract.timestamps import (
     format_precise_time,
@@ -82,6 +83,7 @@ __all__ = [
     "TIMELINE_PATH",
     "ComputationClass",
     "Credentials",
+    "SettingError",
     "StatusRow",
     "address_of",
     "basic_authorization",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from contract.settings import SettingError
+
 __all__ = [
     "HarnessError",
     "NotANatDestination",
+    "ReportedError",
     "SettingError",
     "TargetUnreachable",
     "UsageError",
@@ -25,26 +28,26 @@ class UsageError(HarnessError):
     """The arguments or input files are wrong: the message says which and what is accepted."""
 
 
-class SettingError(UsageError):
-    """One setting of a library record cannot be used, said in library words (`setting` is the
-    field's name); the CLI and the pytest plugin name their own option for it."""
-
-    def __init__(self, setting: str, problem: str) -> None:
-        super().__init__(f"{setting} {problem}")
-        self.setting = setting
-        self.problem = problem
+#: What the CLI and the pytest plugin print as a message: our errors, and a record's setting
+#: (`SettingError` is `contract.settings`', re-exported here beside the others).
+ReportedError = (HarnessError, SettingError)
 
 
 def option_words(
-    error: HarnessError, prefix: str = "--", environment: Mapping[str, str] | None = None
+    error: HarnessError | SettingError,
+    prefix: str = "--",
+    environment: Mapping[str, str] | None = None,
+    options: Mapping[str, str] | None = None,
 ) -> str:
-    """The error's message with a setting named as the option `prefix` + its dashed name, and
-    the environment variable that can give it too, if `environment` has one for it."""
+    """The error's message with a setting named as its option: `options` maps a setting to an
+    option spelled otherwise, else it is `prefix` + the dashed name; `environment` names the
+    environment variable that can give it too."""
     if not isinstance(error, SettingError):
         return str(error)
+    option = (options or {}).get(error.setting) or prefix + error.setting.replace("_", "-")
     variable = (environment or {}).get(error.setting)
     also = f" (or set {variable})" if variable else ""
-    return f"{prefix}{error.setting.replace('_', '-')}{also} {error.problem}"
+    return f"{option}{also} {error.problem}"
 
 
 class TargetUnreachable(HarnessError):

@@ -121,7 +121,7 @@ def _run_config(config: pytest.Config) -> RunConfig | None:
             "or set NAT_API_KEY"
         )
     from harness.config import RunConfig
-    from harness.errors import UsageError, option_words
+    from harness.errors import SettingError, UsageError, option_words
 
     timeout = config.getoption("nat_timeout")
     try:
@@ -133,7 +133,7 @@ def _run_config(config: pytest.Config) -> RunConfig | None:
             probe=config.getoption("nat_probe"),
             **({} if timeout is None else {"timeout": timeout}),
         )
-    except UsageError as error:
+    except (UsageError, SettingError) as error:
         words = option_words(error, prefix="--nat-")
         raise pytest.UsageError(f"nat-harness: {words} (pytest options are --nat-*)") from None
 
@@ -280,7 +280,7 @@ class _ContractRun:
         )
 
     def result_for(self, check_id: str, subject_id: str) -> CheckResult:
-        from harness.errors import HarnessError
+        from harness.errors import ReportedError
         from harness.runner import EXIT_TARGET, CheckResult, RunFinished
 
         key = (check_id, subject_id)
@@ -292,7 +292,7 @@ class _ContractRun:
             except StopIteration:
                 self._events = None
                 continue
-            except HarnessError as error:
+            except ReportedError as error:
                 self.close()
                 pytest.exit(f"nat-harness: {error}", returncode=error.exit_code)
             if isinstance(event, CheckResult):
@@ -350,7 +350,7 @@ def nat_replay(request: pytest.FixtureRequest) -> Callable[..., ReplayResult]:
     from pathlib import Path
 
     from contract.endpoints import endpoint_of
-    from harness.errors import HarnessError
+    from harness.errors import ReportedError
     from harness.recording import read_recording
     from harness.replay import replay
     from harness.target import Destination, reference_destination
@@ -374,7 +374,7 @@ def nat_replay(request: pytest.FixtureRequest) -> Callable[..., ReplayResult]:
                 with Destination(endpoint_of(chosen), key) as destination:
                     destination.connect()
                     result = replay(recording, destination)
-        except HarnessError as error:
+        except ReportedError as error:
             pytest.fail(f"nat_replay: {error}", pytrace=False)
         if result.differences:
             lines = [

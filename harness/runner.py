@@ -42,7 +42,7 @@ from harness.checks import (
     steps_of,
 )
 from harness.config import RunConfig
-from harness.errors import UsageError
+from harness.errors import SettingError
 from harness.preflight import preflight
 from harness.target import Destination, Exchange, ReadBack, reference_destination
 from scenarios.isolation import isolate
@@ -274,9 +274,10 @@ def run(
     chosen = tuple(subjects) if subjects is not None else load_subjects(seed)
     planned = plan(chosen, registry, config.select)
     if not planned:
-        raise UsageError(
-            f"--select {' '.join(config.select)!r} matches no check or scenario: "
-            "list them with --list"
+        raise SettingError(
+            "select",
+            f"{' '.join(config.select)!r} matches no check or scenario: `nat-harness run "
+            "--list` shows their ids",
         )
     used = {item.id for subject in planned for item in subject.checks}
     checks = tuple(item for item in registry.values() if item.id in used)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract.endpoints import SEGMENT_PATH
 from contract.limits import MAX_BODY_BYTES
+from contract.settings import SettingError
 from reference_impl import http_core, rules
 from reference_impl.group_commit import GroupCommit
 from reference_impl.http_io import BODY_TIMEOUT_S, BodyTooLarge, BodyTooSlow, read_limited_stream
@@ -48,9 +49,15 @@ class Faults:
         for name in ("fail_rate", "slow_rate"):
             rate = getattr(self, name)
             if not 0.0 <= rate <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1, got {rate}")
+                raise SettingError(name, f"must be between 0 and 1, got {rate}")
         if not 100 <= self.fail_status <= 599:
-            raise ValueError(f"fail_status must be an HTTP status, got {self.fail_status}")
+            raise SettingError(
+                "fail_status", f"must be an HTTP status (100 to 599), got {self.fail_status}"
+            )
+        if self.slow_seconds < 0:
+            raise SettingError(
+                "slow_seconds", f"must be zero or more seconds, got {self.slow_seconds}"
+            )
 
     @property
     def active(self) -> bool:

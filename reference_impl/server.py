@@ -1,9 +1,12 @@
 """Running the reference destination under uvicorn: in the foreground (`nat-harness serve`), with
-several worker processes, or in a background thread for tests and the harness."""
+several worker processes, or in a background thread for tests and the harness.
+
+`serve` is configured by one `ServerConfig`, checked as it is built; uvicorn hands it to each
+worker process inside the app factory it pickles (`functools.partial(app_for, config)`).
+"""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import sys
@@ -11,42 +14,43 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import orjson
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.supervisors import Multiprocess
 
+from contract.settings import SettingError
 from reference_impl.access_log import buffered_stderr
 from reference_impl.app import Faults, create_app
 from reference_impl.protocol import ConnectionLimits, uvicorn_options
 from reference_impl.store import Store
 
-__all__ = ["ServerConfig", "app_from_environment", "day_zone_named", "running_server", "serve"]
-
-_CONFIG_VARIABLE = "NAT_HARNESS_SERVER_CONFIG"
+__all__ = ["ServerConfig", "app_for", "day_zone_named", "running_server", "serve"]
 
 
 def day_zone_named(name: str) -> tzinfo:
-    """The IANA time zone `name` (`UTC` by default), or ValueError saying what is accepted."""
+    """The IANA time zone `name` (`UTC` by default), or a SettingError saying what is accepted."""
     if name.upper() == "UTC":
         return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {name!r}: use an IANA name such as UTC, Europe/Paris "
-            "or America/New_York"
+        raise SettingError(
+            "day_timezone",
+            f"{name!r} is an unknown time zone: use an IANA name such as UTC, Europe/Paris "
+            "or America/New_York",
         ) from None
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
-    """Everything `nat-harness serve` needs; passed to worker processes through the environment."""
+    """Everything `nat-harness serve` needs, checked as it is built (a SettingError names the
+    field). `port` 0 picks a free port."""
 
     api_key: str
     db_path: str
@@ -57,18 +61,24 @@ class ServerConfig:
     access_log: bool = True
     faults: Faults = field(default_factory=Faults)
 
-    def to_environment(self) -> str:
-        return orjson.dumps(asdict(self)).decode()
+    def __post_init__(self) -> None:
+        if not self.api_key:
+            raise SettingError(
+                "api_key",
+                "is missing: Segment sends the key of the destination's settings; any non-empty "
+                "string works locally",
+            )
+        if not self.db_path:
+            raise SettingError("db_path", "is empty: give the SQLite database file to use")
+        if not 0 <= self.port <= 65535:
+            raise SettingError("port", f"must be 0 (any free port) to 65535, got {self.port}")
+        if self.workers < 1:
+            raise SettingError("workers", f"must be at least 1 process, got {self.workers}")
+        day_zone_named(self.day_timezone)
 
-    @classmethod
-    def from_environment(cls, text: str) -> ServerConfig:
-        values = orjson.loads(text)
-        return cls(**{**values, "faults": Faults(**values["faults"])})
 
-
-def app_from_environment() -> ASGIApp:
-    """The app factory uvicorn's worker processes call; reads the config the parent process set."""
-    config = ServerConfig.from_environment(os.environ[_CONFIG_VARIABLE])
+def app_for(config: ServerConfig) -> ASGIApp:
+    """The app one server process serves for `config` (uvicorn calls it in each worker)."""
     return create_app(
         Store(config.db_path),
         config.api_key,
@@ -103,14 +113,12 @@ def _exit_quietly(signum: int, frame: object) -> None:
 
 def serve(config: ServerConfig, *, announce: bool = True) -> None:
     """Serve until Ctrl-C or SIGTERM. Prints the URL and where the data lives once listening."""
-    day_zone_named(config.day_timezone)  # fail before binding on a bad zone
     Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
     Store(config.db_path).close()  # create the tables once, before any worker races to
     sock = _bind(config.host, config.port)
     port = sock.getsockname()[1]
-    os.environ[_CONFIG_VARIABLE] = config.to_environment()
     uvicorn_config = uvicorn.Config(
-        "reference_impl.server:app_from_environment",
+        partial(app_for, config),  # pickled whole into each worker process
         factory=True,
         workers=config.workers,
         access_log=False,

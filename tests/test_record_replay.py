@@ -15,7 +15,7 @@ import orjson
 import pytest
 import requests
 
-from harness.errors import UsageError, option_words
+from harness.errors import SettingError, UsageError, option_words
 from harness.proxy import recording_proxy
 from harness.recording import (
     FORMAT,
@@ -181,7 +181,7 @@ def test_speed_is_max_or_a_factor() -> None:
     assert parse_speed("max") is None
     assert parse_speed("1x") == 1.0 and parse_speed("10x") == 10.0
     for bad in ("fast", "0x", "2"):
-        with pytest.raises(UsageError) as error:
+        with pytest.raises(SettingError) as error:
             parse_speed(bad)
         assert option_words(error.value).startswith("--speed ")
 

@@ -25,7 +25,7 @@ from contract.endpoints import endpoint_of, read_api_base_of
 from contract.limits import MAX_BODY_BYTES
 from harness.checks import default_registry
 from harness.config import RunConfig
-from harness.errors import TargetUnreachable, UsageError, option_words
+from harness.errors import SettingError, TargetUnreachable, option_words
 from harness.runner import (
     CheckResult,
     RunFinished,
@@ -143,10 +143,11 @@ def test_select_matches_check_ids_families_and_scenario_ids(
         assert {pair.partition("[")[0] for pair in pairs} == expected_checks
 
 
-def test_an_empty_selection_is_a_usage_error_that_points_to_list() -> None:
+def test_an_empty_selection_is_a_setting_error_that_points_to_list() -> None:
     assert plan(SUBJECTS, REGISTRY, ["no-such-thing"]) == ()
-    with pytest.raises(UsageError, match="--list"):
+    with pytest.raises(SettingError, match="--list") as error:
         list(run(RunConfig(select=("no-such-thing",)), subjects=SUBJECTS))
+    assert option_words(error.value).startswith("--select 'no-such-thing' matches no check")
 
 
 def _result(outcome: str, level: str = "MUST") -> CheckResult:
@@ -202,7 +203,7 @@ def test_a_bare_origin_targets_segment_and_the_probe_sits_next_to_it() -> None:
 def test_bad_configuration_is_refused_with_a_specific_message(
     changes: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(UsageError) as error:
+    with pytest.raises(SettingError) as error:
         RunConfig(**changes)
     assert message in option_words(error.value)  # as the CLI says it
     assert "--" not in str(error.value)  # the library's own words name no option

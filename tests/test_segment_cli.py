@@ -17,7 +17,7 @@ import requests
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.errors import UsageError, option_words
+from harness.errors import ReportedError, option_words
 from tests.conftest import sigint_as_in_a_terminal
 from tests.segment_processes import Running, simulator_processes
 from tests.test_segment_delivery import Reply, stub_destination
@@ -119,7 +119,7 @@ def test_engage_command_json_summary_adds_up() -> None:
 )
 def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:
     result = runner.invoke(app, ["simulate", *args])
-    assert isinstance(result.exception, UsageError), result.output
+    assert isinstance(result.exception, ReportedError), result.output
     assert message in option_words(result.exception)  # as `nat-harness` prints it
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from contract.timestamps import format_segment_time
-from harness.errors import UsageError
+from harness.errors import SettingError
 from harness.segment.clock import Agenda, VirtualClock, parse_time_scale
 
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
@@ -47,7 +47,7 @@ def test_time_scale_is_parsed(text: str | float, scale: float) -> None:
 
 @pytest.mark.parametrize("text", ["fast", "-1", "nan", "inf", ""], ids=str)
 def test_bad_time_scale_says_what_is_accepted(text: str) -> None:
-    with pytest.raises(UsageError, match=r"'instant'.*1 for real time"):
+    with pytest.raises(SettingError, match=r"'instant'.*1 for real time"):
         parse_time_scale(text)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from harness.errors import UsageError
+from harness.errors import SettingError
 from harness.segment import (
     DeliveryEndpoint,
     Incoming,
@@ -97,14 +97,15 @@ def test_deduplication_survives_a_restart(tmp_path: Path) -> None:
 
 
 def test_two_simulators_cannot_share_a_data_directory(refusing_url: str, tmp_path: Path) -> None:
-    with simulator(refusing_url, tmp_path), pytest.raises(UsageError, match="in use by another"):
+    with simulator(refusing_url, tmp_path), pytest.raises(SettingError, match="in use by another"):
         simulator(refusing_url, tmp_path)
 
 
 def test_a_directory_holding_something_else_is_refused(tmp_path: Path) -> None:
     (tmp_path / "segment-simulator.db").write_bytes(b"not a database, just bytes" * 100)
-    with pytest.raises(UsageError, match=r"cannot use .* as the simulator's outbox"):
+    with pytest.raises(SettingError, match=r"cannot hold the simulator's outbox") as error:
         Outbox(tmp_path, retain=60)
+    assert error.value.setting == "data_dir"  # the CLI names it --data
 
 
 def test_settled_events_are_forgotten_after_their_window_and_queued_ones_never(

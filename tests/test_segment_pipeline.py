@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import UsageError, option_words
+from harness.errors import SettingError, option_words
 from harness.segment.faults import DeliveryFaults
 from harness.segment.pipeline import DAY, Filtered, Forward, Pipeline, enabled_for
 from tests import helpers
@@ -219,7 +219,7 @@ def test_filtered_type_still_counts_for_dedup(pipeline: Pipeline) -> None:
     ids=["negative-rate", "rate-above-one", "nan-rate", "negative-window", "infinite-window"],
 )
 def test_bad_faults_say_what_is_accepted(rate: float, window: float) -> None:
-    with pytest.raises(UsageError) as error:
+    with pytest.raises(SettingError) as error:
         DeliveryFaults(rate, window)
     assert re.match(r"--duplicate-rate|--reorder-window", option_words(error.value))
 

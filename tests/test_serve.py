@@ -101,7 +101,7 @@ def test_two_worker_processes_share_one_timeline(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["serve"], "no API key: pass --api-key KEY or set NAT_API_KEY"),
+        (["serve"], "--api-key (or set NAT_API_KEY) is missing"),
         (["serve", "--api-key", "k", "--day-timezone", "Mars/Olympus"], "unknown time zone"),
         (["serve", "--api-key", "k", "--fail-rate", "2"], "--fail-rate"),
     ],

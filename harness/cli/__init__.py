@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 
 from harness.cli._app import app
-from harness.errors import HarnessError, option_words
+from harness.errors import ReportedError, option_words
 
 # Each module registers its commands on `app` when imported.
 from harness.cli import demo, serve  # noqa: F401  isort: skip
@@ -24,16 +24,17 @@ __all__ = ["app", "main"]
 
 #: Settings the commands also read from the environment, for the messages that name them.
 _ENVIRONMENT = {"api_key": "NAT_API_KEY"}
+#: Settings whose option is not their dashed name (`sequence_share` is `--sequences`).
+_OPTIONS = {"sequence_share": "--sequences", "data_dir": "--data", "db_path": "--db"}
 
 
 def main() -> None:
     """Entry point of the `nat-harness` script: errors are printed as messages, not tracebacks."""
     try:
         app()
-    except HarnessError as error:
-        Console(stderr=True).print(
-            f"[bold red]error:[/] {option_words(error, environment=_ENVIRONMENT)}", highlight=False
-        )
+    except ReportedError as error:
+        message = option_words(error, environment=_ENVIRONMENT, options=_OPTIONS)
+        Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

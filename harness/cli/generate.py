@@ -72,10 +72,7 @@ def generate_command(
     """
     if count < 0:
         raise UsageError(f"--count is {count}: give the number of scenarios, 0 or more")
-    try:
-        zone = day_zone_named(day_timezone)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    zone = day_zone_named(day_timezone)
     shares = mix_option(mix)
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)

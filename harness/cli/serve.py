@@ -10,7 +10,7 @@ import typer
 from harness.cli._app import app
 from harness.errors import UsageError
 from reference_impl.app import Faults
-from reference_impl.server import ServerConfig, day_zone_named, serve
+from reference_impl.server import ServerConfig, serve
 
 
 @app.command("serve")
@@ -58,25 +58,15 @@ def serve_command(
           -d '{"type":"identify","timestamp":"2020-05-31T17:55:47.263Z",
                "traits":{"email":"peter@example.com"}}'
     """
-    if not api_key:
-        raise UsageError(
-            "no API key: pass --api-key KEY or set NAT_API_KEY (Segment sends the key of the "
-            "destination's settings; any non-empty string works locally)"
-        )
-    try:
-        day_zone_named(day_timezone)
-        faults = Faults(fail_rate, fail_status, slow_rate, slow_seconds, fault_seed)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
     config = ServerConfig(
-        api_key=api_key,
+        api_key=api_key or "",
         db_path=str(db),
         host=host,
         port=port,
         day_timezone=day_timezone,
         workers=workers,
         access_log=access_log,
-        faults=faults,
+        faults=Faults(fail_rate, fail_status, slow_rate, slow_seconds, fault_seed),
     )
     try:
         serve(config)

@@ -246,10 +246,7 @@ def segment_command(
     """
     key = _api_key(destination, api_key)
     scale = parse_time_scale(time_scale)
-    try:
-        destination_faults = Faults(fail_rate, fail_status, slow_rate, slow_seconds, seed)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    destination_faults = Faults(fail_rate, fail_status, slow_rate, slow_seconds, seed)
     delivery_faults = DeliveryFaults(duplicate_rate, reorder_window, seed)
     console = Console(stderr=True)
     with _StopRequests() as stop, _data_directory(data) as data_dir:

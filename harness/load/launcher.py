@@ -64,16 +64,24 @@ class LoadConfig:
     extra: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        if self.target is not None and not is_http_url(self.target):
+            raise SettingError(
+                "target", f"{self.target!r} is not an http(s) URL: give one like {EXAMPLE_ENDPOINT}"
+            )
         if self.users < 1:
-            raise UsageError(f"users must be 1 or more, got {self.users}")
+            raise SettingError("users", f"must be 1 or more, got {self.users}")
         if self.processes < 1:
-            raise UsageError(f"processes must be 1 or more, got {self.processes}")
+            raise SettingError("processes", f"must be 1 or more, got {self.processes}")
         if not 0 <= self.sequence_share <= 1:
-            raise UsageError(f"the sequence share must be 0 to 1, got {self.sequence_share}")
+            raise SettingError(
+                "sequence_share",
+                f"must be 0 to 1 (the share of senders running sequences), got "
+                f"{self.sequence_share}",
+            )
         if self.rate is not None and self.rate <= 0:
-            raise UsageError(f"the rate must be more than 0 calls a second, got {self.rate}")
+            raise SettingError("rate", f"must be more than 0 calls a second, got {self.rate}")
         if self.timeout <= 0:
-            raise UsageError(f"the timeout must be more than 0 seconds, got {self.timeout}")
+            raise SettingError("timeout", f"must be more than 0 seconds, got {self.timeout}")
 
 
 @dataclass(frozen=True, slots=True)

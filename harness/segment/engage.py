@@ -26,7 +26,7 @@ from contract.endpoints import without_credentials
 from contract.engage import engage_identify
 from contract.read_api import contact_url
 from contract.timestamps import format_segment_time
-from harness.errors import SettingError, TargetUnreachable, UsageError
+from harness.errors import SettingError, TargetUnreachable
 from harness.segment.clock import VirtualClock
 from harness.segment.delivery import DeliveryEndpoint
 from harness.segment.simulator import SegmentSimulator, SegmentSimulatorConfig
@@ -61,9 +61,9 @@ def snake_case(name: str) -> str:
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
     key = re.sub(r"[^0-9A-Za-z]+", "_", spaced).strip("_").lower()
     if not key:
-        raise UsageError(
-            f"audience name {name!r} has no letters or digits: name it like "
-            "'Order Completed Last 30 Days'"
+        raise SettingError(
+            "audience",
+            f"{name!r} has no letters or digits: name it like 'Order Completed Last 30 Days'",
         )
     return key
 
@@ -110,8 +110,10 @@ class EngageConfig:
                 f"day, as many others joining), got {self.churn}",
             )
         if not 0.0 < self.initial_share < 1.0:
-            raise UsageError(
-                f"the initial audience share must be between 0 and 1, got {self.initial_share}"
+            raise SettingError(
+                "initial_share",
+                f"must be between 0 and 1 (the share of profiles in the audience at the first "
+                f"sync), got {self.initial_share}",
             )
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from harness.errors import UsageError
+from harness.errors import SettingError
 
 try:
     import fcntl
@@ -111,9 +111,10 @@ class Outbox:
             self._open(self._db, path)
         except sqlite3.Error as error:
             self._release()
-            raise UsageError(
-                f"cannot use {path!r} as the simulator's outbox: {error}; give --data a "
-                "directory of its own"
+            raise SettingError(
+                "data_dir",
+                f"{path!r} cannot hold the simulator's outbox ({error}): give a directory "
+                "of its own",
             ) from None
         self._pending: list[tuple[str, int]] = []
         self._settling = False
@@ -292,9 +293,10 @@ def _lock(directory: Path) -> IO[str] | None:
         directory.mkdir(parents=True, exist_ok=True)
         handle = open(directory / _LOCK_FILE, "w")  # noqa: SIM115 - closed by Outbox.close
     except OSError as error:
-        raise UsageError(
-            f"cannot use --data {str(directory)!r}: {error.strerror}; give a directory the "
-            "simulator may write to"
+        raise SettingError(
+            "data_dir",
+            f"{str(directory)!r} cannot be used: {error.strerror}; give a directory the "
+            "simulator may write to",
         ) from None
     if fcntl is None:  # pragma: no cover
         return handle
@@ -302,9 +304,10 @@ def _lock(directory: Path) -> IO[str] | None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise UsageError(
-            f"--data {str(directory)!r} is in use by another running simulator: stop it, or "
-            "give this one a directory of its own"
+        raise SettingError(
+            "data_dir",
+            f"{str(directory)!r} is in use by another running simulator: stop it, or give "
+            "this one a directory of its own",
         ) from None
     handle.write(f"{os.getpid()}\n")
     handle.flush()

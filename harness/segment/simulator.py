@@ -8,6 +8,7 @@ destination is named.
 
 from __future__ import annotations
 
+import math
 import tempfile
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from contract.settings import SettingError
 from contract.timestamps import format_segment_time
 from harness.segment.clock import VirtualClock
 from harness.segment.delivery import Delivery, DeliveryEndpoint
@@ -61,6 +63,20 @@ class SegmentSimulatorConfig:
     journal_size: int = 10_000
     log_path: str | Path | None = None
     data_dir: str | Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise SettingError("concurrency", f"must be at least 1, got {self.concurrency}")
+        if not math.isfinite(self.time_scale) or self.time_scale < 0:
+            raise SettingError(
+                "time_scale", f"must be 0 (instant) or a positive factor, got {self.time_scale}"
+            )
+        if self.dedup_window < 0:
+            raise SettingError(
+                "dedup_window", f"must be zero or more seconds, got {self.dedup_window}"
+            )
+        if self.journal_size < 1:
+            raise SettingError("journal_size", f"must be at least 1, got {self.journal_size}")
 
 
 @dataclass(frozen=True, slots=True)
