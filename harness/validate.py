@@ -463,16 +463,17 @@ class _Judge:
 
     A format schema is `nat-accepted.json` plus a shape (`allOf: [{$ref: nat-accepted.json}]`).
     Here the shape is compiled alone: it is asked only about payloads whose verdict is known, so
-    the accepted schema is not checked five times over.
+    the accepted schema is not checked five times over. Each shape comes with the fields it
+    requires, so that a shape a payload cannot match is passed over without running it.
     """
 
     accepted: jsonschema_rs.Validator
-    formats: tuple[tuple[str, str, jsonschema_rs.Validator], ...]
+    formats: tuple[tuple[str, str, jsonschema_rs.Validator, _Paths], ...]
 
     def matching_format(self, payload: Any) -> FormatFit | None:
         """The most specific documented format an accepted payload matches, if any."""
-        for name, title, validator in self.formats:
-            if validator.is_valid(payload):
+        for name, title, validator, required in self.formats:
+            if _holds_all(payload, required) and validator.is_valid(payload):
                 return FormatFit(name, title, matches=True)
         return None
 
@@ -481,15 +482,15 @@ class _Judge:
     ) -> FormatFit:
         """The format with the fewest parts missing beyond the `reported` failures of
         `nat-accepted.json`; of equally close ones, the most specific (`FORMAT_SCHEMAS` order)."""
-        for name, title, shape in self.formats:
-            if shape.is_valid(payload):  # nothing missing: no other format can be closer
-                return FormatFit(name, title, False)
+        for name, title, shape, required in self.formats:
+            if _holds_all(payload, required) and shape.is_valid(payload):
+                return FormatFit(name, title, False)  # nothing missing: none can be closer
         known = {_key(error) for error in reported}
         candidates = []
-        for order, (name, title, shape) in enumerate(self.formats):
+        for order, (name, title, shape, _) in enumerate(self.formats):
             own = [error for error in shape.iter_errors(payload) if _key(error) not in known]
-            required = sum(type(error.kind).__name__ == "Required" for error in own)
-            candidates.append((required, len(own), order, name, title, own))
+            missing = sum(type(error.kind).__name__ == "Required" for error in own)
+            candidates.append((missing, len(own), order, name, title, own))
         _, _, _, name, title, own = min(candidates, key=lambda candidate: candidate[:3])
         return FormatFit(name, title, False, tuple(_issue(error) for error in own))
 
@@ -510,11 +511,39 @@ def _judge() -> _Judge:
     documents = {name: load_schema(name) for name in SCHEMA_NAMES}
     registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in documents.values()])
     accepted = jsonschema_rs.validator_for(documents[ACCEPTED], validate_formats=True)
-    formats = tuple(
-        (name, documents[name]["title"], _compile(_shape_of(documents[name]), registry))
-        for name in FORMAT_SCHEMAS
-    )
-    return _Judge(accepted, formats)
+    formats = []
+    for name in FORMAT_SCHEMAS:
+        shape = _shape_of(documents[name])
+        formats.append((name, shape["title"], _compile(shape, registry), _required_paths(shape)))
+    return _Judge(accepted, tuple(formats))
+
+
+#: The fields a shape requires: its own top-level keys, then each required object's keys.
+_Paths = tuple[frozenset[str], tuple[tuple[str, frozenset[str]], ...]]
+
+
+def _required_paths(shape: dict[str, Any]) -> _Paths:
+    """The keys `shape` requires, and those its required objects require in turn (as written in
+    the shape itself: a `$ref` is not followed, so this is never more than the schema asks)."""
+    properties = shape.get("properties", {})
+    nested = []
+    for key in shape.get("required", ()):
+        inner = properties.get(key)
+        if isinstance(inner, dict) and inner.get("type") == "object" and inner.get("required"):
+            nested.append((key, frozenset(inner["required"])))
+    return frozenset(shape.get("required", ())), tuple(nested)
+
+
+def _holds_all(payload: Any, required: _Paths) -> bool:
+    """Whether `payload` has every key `required` names (a shape without one cannot be valid)."""
+    top, nested = required
+    if type(payload) is not dict or not top <= payload.keys():
+        return False
+    for key, keys in nested:
+        inner = payload[key]
+        if type(inner) is not dict or not keys <= inner.keys():
+            return False
+    return True
 
 
 def _shape_of(format_schema: dict[str, Any]) -> dict[str, Any]:

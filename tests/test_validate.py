@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -425,3 +426,56 @@ def test_a_malformed_generator_record_still_gets_a_result(record: dict[str, Any]
     (result,) = validate_lines([line_of(record)])
     assert not result.accepted and result.errors
     assert result.meets_expectation is None and result.expected_status is None
+
+
+# --- the speed shortcuts, each held to what it stands in for ----------------------------------
+
+
+def test_the_required_fields_shortcut_never_passes_over_a_matching_format() -> None:
+    """A format's shape is run only on payloads holding the fields it requires; the shape itself
+    is the oracle: whatever it accepts must hold them."""
+    from harness.validate import _holds_all, _judge
+    from tests.test_rules_agree_with_schema import _corpus_lines, _generated_bodies
+
+    corpus = [param.values[0] for param in _corpus_lines()]
+    payloads = [*_generated_bodies(), *corpus, [], "identify", None]
+    passed_over = 0
+    for name, _, shape, required in _judge().formats:
+        for payload in payloads:
+            held = _holds_all(payload, required)
+            assert held or not shape.is_valid(payload), (name, payload)
+            passed_over += not held
+    assert passed_over > len(payloads), "the shortcut passes over the shapes that cannot match"
+
+
+@given(identify_like())
+@settings(max_examples=300)
+def test_the_required_fields_shortcut_holds_for_any_identify_like_payload(payload: Any) -> None:
+    from harness.validate import _holds_all, _judge
+
+    for _, _, shape, required in _judge().formats:
+        assert _holds_all(payload, required) or not shape.is_valid(payload)
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    """`nat-harness validate` starts without the HTTP server or the other commands; `--help`
+    (no command named) lists them all."""
+    probe = (
+        "import sys; from harness import cli; cli._load_commands(['validate', 'x.jsonl']); "
+        "print(sorted(m for m in ('uvicorn', 'reference_impl.app', 'harness.cli.run', "
+        "'harness.cli.validate') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert loaded.stdout.strip() == "['harness.cli.validate']"
+    listing = subprocess.run(
+        [sys.executable, "-m", "harness", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    commands = ("demo", "serve", "run", "validate", "generate", "docs", "simulate", "load")
+    for command in (*commands, "explore", "record", "replay"):
+        assert f" {command} " in listing.stdout, command
