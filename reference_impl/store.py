@@ -34,8 +34,9 @@ __all__ = [
     "TimelineEntry",
 ]
 
-#: How large the write-ahead log may grow before a checkpoint waits for the writers to let it
-#: finish (a passive one can lag behind steady writes for ever); a log reset is cut back to it.
+#: How large the write-ahead log's file may grow: a quarter of it in the log starts a checkpoint
+#: that makes the next commit reuse the log from its start (a passive one can lag behind steady
+#: writes for ever); a file larger than this is emptied, and a log reset is cut back to it.
 MAX_WAL_BYTES = 64 * 1024 * 1024
 
 _SCHEMA = """
@@ -185,15 +186,23 @@ class _Checkpointer:
     """Copies the write-ahead log into the database file every `interval` seconds, in a thread.
 
     A PASSIVE checkpoint never blocks writers, so requests keep committing (to the log) while it
-    syncs; the log is reused from its start once a checkpoint has caught up. Under steady writes
-    it may never catch up, so once the log holds more than `max_wal_bytes` a TRUNCATE checkpoint
-    waits for the writer, copies everything and empties the file (commits wait meanwhile).
+    syncs. Under steady writes it never catches up, and the log would grow for ever: so once it
+    holds more than a quarter of `max_wal_bytes`, a RESTART checkpoint copies what the passive
+    one missed (a few milliseconds of commits) while holding the store's write lock, and the next
+    commit reuses the log from its start. The file is emptied (TRUNCATE) only if it has grown
+    past `max_wal_bytes` anyway, or on close. Holding `write_lock` makes this process's writers
+    wait on a lock, woken at once, instead of SQLite's busy handler, which sleeps and retries.
     """
 
-    def __init__(self, path: str, max_wal_bytes: int, interval: float = 0.25) -> None:
+    def __init__(
+        self, path: str, max_wal_bytes: int, write_lock: threading.Lock, interval: float = 0.25
+    ) -> None:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
         (page_size,) = self._db.execute("PRAGMA page_size").fetchone()
-        self._max_frames = max_wal_bytes // page_size
+        self._wal = Path(path + "-wal")
+        self._max_wal_bytes = max_wal_bytes
+        self._restart_frames = max_wal_bytes // 4 // page_size
+        self._write_lock = write_lock
         self._interval = interval
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -206,11 +215,22 @@ class _Checkpointer:
                 self.checkpoint()
 
     def checkpoint(self) -> None:
-        """One round: PASSIVE, or TRUNCATE when the log holds more than the limit."""
+        """One round: PASSIVE; then RESTART if the log holds more than a quarter of the limit,
+        and TRUNCATE if its file is larger than the limit."""
         with self._lock:
             _, frames, _ = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if frames > self._max_frames:
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if frames > self._restart_frames:
+                with self._write_lock:
+                    self._db.execute("PRAGMA wal_checkpoint(RESTART)")
+            if self._wal_bytes() > self._max_wal_bytes:
+                with self._write_lock:
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _wal_bytes(self) -> int:
+        try:
+            return self._wal.stat().st_size
+        except FileNotFoundError:
+            return 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -247,7 +267,7 @@ class Store:
             self._db.execute("PRAGMA wal_autocheckpoint=0")
             # When the log is reset (reused from its start), the file is cut back to the limit.
             self._db.execute(f"PRAGMA journal_size_limit={int(max_wal_bytes)}")
-            self._checkpoints = _Checkpointer(self.path, max_wal_bytes)
+            self._checkpoints = _Checkpointer(self.path, max_wal_bytes, self._lock)
         with self._transaction() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
