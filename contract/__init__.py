@@ -20,6 +20,7 @@ from contract.endpoints import (
     endpoint_of,
     is_http_url,
     read_api_base_of,
+    require_http_url,
     without_credentials,
 )
 from contract.engage import ComputationClass, engage_identify
@@ -100,6 +101,7 @@ __all__ = [
     "parse_rfc3339",
     "read_api_base_of",
     "read_credentials",
+    "require_http_url",
     "retry_rule_in_words",
     "segment_action",
     "segment_fate",

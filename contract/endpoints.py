@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+from contract.settings import SettingError
+
 __all__ = [
     "EXAMPLE_ENDPOINT",
     "SEGMENT_PATH",
@@ -17,6 +19,7 @@ __all__ = [
     "endpoint_of",
     "is_http_url",
     "read_api_base_of",
+    "require_http_url",
     "without_credentials",
 ]
 
@@ -33,6 +36,15 @@ def is_http_url(url: str) -> bool:
         return parts.scheme in ("http", "https") and bool(parts.hostname)
     except ValueError:  # an invalid port or IPv6 literal
         return False
+
+
+def require_http_url(setting: str, url: str) -> None:
+    """A config record's check of a URL setting: a SettingError naming `setting` unless `url` is
+    an http(s) URL."""
+    if not is_http_url(url):
+        raise SettingError(
+            setting, f"{url!r} is not an http(s) URL: give one like {EXAMPLE_ENDPOINT}"
+        )
 
 
 def address_of(url: str) -> tuple[str, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from contract.delivery import SEGMENT_TIMEOUT_S
-from contract.endpoints import EXAMPLE_ENDPOINT, is_http_url
+from contract.endpoints import require_http_url
 from harness.errors import SettingError
 
 __all__ = [
@@ -59,9 +59,9 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         if self.target is not None:
-            _check_http_url("target", self.target)
+            require_http_url("target", self.target)
         if self.probe not in PROBE_MODES:
-            _check_http_url("probe", self.probe)
+            require_http_url("probe", self.probe)
         if self.concurrency < 1:
             raise SettingError("concurrency", f"must be at least 1, got {self.concurrency}")
         if self.timeout <= 0:
@@ -76,10 +76,3 @@ class RunConfig:
                 "is missing: a target needs the key configured in the destination's Segment "
                 "settings",
             )
-
-
-def _check_http_url(setting: str, url: str) -> None:
-    if not is_http_url(url):
-        raise SettingError(
-            setting, f"{url!r} is not an http(s) URL: give one like {EXAMPLE_ENDPOINT}"
-        )

@@ -22,7 +22,13 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from contract.delivery import SEGMENT_TIMEOUT_S
-from contract.endpoints import EXAMPLE_ENDPOINT, SEGMENT_PATH, endpoint_of, is_http_url
+from contract.endpoints import (
+    EXAMPLE_ENDPOINT,
+    SEGMENT_PATH,
+    endpoint_of,
+    is_http_url,
+    require_http_url,
+)
 from harness.errors import SettingError, TargetUnreachable, UsageError
 from harness.load.summary import SUMMARY_VARIABLES, read_summary
 from harness.preflight import preflight
@@ -64,10 +70,8 @@ class LoadConfig:
     extra: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        if self.target is not None and not is_http_url(self.target):
-            raise SettingError(
-                "target", f"{self.target!r} is not an http(s) URL: give one like {EXAMPLE_ENDPOINT}"
-            )
+        if self.target is not None:
+            require_http_url("target", self.target)
         if self.users < 1:
             raise SettingError("users", f"must be 1 or more, got {self.users}")
         if self.processes < 1:
