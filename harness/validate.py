@@ -78,6 +78,8 @@ _SCHEMA_BASE = "https://nat-harness.dev/schemas/"
 _MESSAGE_LIMIT = 160
 #: How `ValidationSummary.by_format` counts accepted payloads that match no documented format.
 _NO_FORMAT = "(no documented format)"
+#: How many lines of scenarios that miss their expectation the summary names.
+_FIRST_MISMATCHES = 10
 _NO_EMAIL = "none of traits.email, context.traits.email, email holds a valid address"
 #: The schema errors whose details the explanation reads.
 _AnyOf = jsonschema_rs.ValidationErrorKind.AnyOf
@@ -205,13 +207,31 @@ class ValidationSummary:
             self.by_format[result.format.schema if result.format else _NO_FORMAT] += 1
         if result.meets_expectation is False:
             self.expectation_mismatches += 1
-            if len(self.first_mismatch_lines) < 10:
+            if len(self.first_mismatch_lines) < _FIRST_MISMATCHES:
                 self.first_mismatch_lines.append(result.line)
         elif result.meets_expectation:
             self.expectations_met += 1
         elif result.about is not None:
             self.not_about_payload += 1
         self.failing += result.fails_the_run
+
+    def merge(self, later: ValidationSummary) -> None:
+        """Count in the results of `later`, a summary of the lines after the ones seen here
+        (what the worker processes of `nat-harness validate` send back, chunk by chunk)."""
+        self.lines = max(self.lines, later.lines)
+        self.payloads += later.payloads
+        self.accepted += later.accepted
+        self.by_reason.update(later.by_reason)
+        self.by_status.update(later.by_status)
+        self.by_format.update(later.by_format)
+        self.expectation_mismatches += later.expectation_mismatches
+        room = _FIRST_MISMATCHES - len(self.first_mismatch_lines)
+        self.first_mismatch_lines.extend(later.first_mismatch_lines[: max(room, 0)])
+        self.expectations_met += later.expectations_met
+        self.not_about_payload += later.not_about_payload
+        self.failing += later.failing
+        for reason, status in later.status_of_reason.items():
+            self.status_of_reason.setdefault(reason, status)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -230,8 +250,11 @@ class ValidationSummary:
         }
 
 
-def validate_lines(lines: Iterable[bytes], *, detail: Detail = "full") -> Iterator[LineResult]:
-    """One result per payload in `lines` (JSON Lines as bytes), in order, streaming.
+def validate_lines(
+    lines: Iterable[bytes], *, detail: Detail = "full", first_line: int = 1
+) -> Iterator[LineResult]:
+    """One result per payload in `lines` (JSON Lines as bytes), in order, streaming; the first
+    line is numbered `first_line` (a chunk of a longer input knows where it starts).
 
     `detail` says how much to work out: "full" explains every rejection (the rules' reasons, the
     failed keywords, the closest format) and names the format of every acceptance; "reasons"
@@ -245,7 +268,7 @@ def validate_lines(lines: Iterable[bytes], *, detail: Detail = "full") -> Iterat
     if detail not in _DETAILS:
         raise ValueError(f"detail must be one of {', '.join(_DETAILS)}, not {detail!r}")
     verdict_only = detail == "verdict"
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first_line):
         try:
             document = loads(line)
         except not_json:
@@ -469,12 +492,20 @@ class _Judge:
 
     accepted: jsonschema_rs.Validator
     formats: tuple[tuple[str, str, jsonschema_rs.Validator, _Paths], ...]
+    #: Each format's fit with nothing missing, matched and not: made once, they are immutable.
+    matched: dict[str, FormatFit] = field(init=False)
+    nearly: dict[str, FormatFit] = field(init=False)
+
+    def __post_init__(self) -> None:
+        for attribute, matches in (("matched", True), ("nearly", False)):
+            fits = {name: FormatFit(name, title, matches) for name, title, _, _ in self.formats}
+            object.__setattr__(self, attribute, fits)
 
     def matching_format(self, payload: Any) -> FormatFit | None:
         """The most specific documented format an accepted payload matches, if any."""
-        for name, title, validator, required in self.formats:
+        for name, _, validator, required in self.formats:
             if _holds_all(payload, required) and validator.is_valid(payload):
-                return FormatFit(name, title, matches=True)
+                return self.matched[name]
         return None
 
     def closest_format(
@@ -482,9 +513,9 @@ class _Judge:
     ) -> FormatFit:
         """The format with the fewest parts missing beyond the `reported` failures of
         `nat-accepted.json`; of equally close ones, the most specific (`FORMAT_SCHEMAS` order)."""
-        for name, title, shape, required in self.formats:
+        for name, _, shape, required in self.formats:
             if _holds_all(payload, required) and shape.is_valid(payload):
-                return FormatFit(name, title, False)  # nothing missing: none can be closer
+                return self.nearly[name]  # nothing missing: none can be closer
         known = {_key(error) for error in reported}
         candidates = []
         for order, (name, title, shape, _) in enumerate(self.formats):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from harness.validate import FORMAT_SCHEMAS, LineResult, ValidationSummary, vali
 from reference_impl.rules import EMAIL_PLACES
 from scenarios import catalogue, generate, sequences
 from schemas import ACCEPTED, load_schema
+from tests.conftest import sigint_as_in_a_terminal
 from tests.helpers import TIMESTAMP, identify
 from tests.test_rules_agree_with_schema import identify_like
 
@@ -479,3 +482,98 @@ def test_a_command_loads_only_its_own_module() -> None:
     commands = ("demo", "serve", "run", "validate", "generate", "docs", "simulate", "load")
     for command in (*commands, "explore", "record", "replay"):
         assert f" {command} " in listing.stdout, command
+
+
+# --- worker processes ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def generator_output(tmp_path: Path) -> Path:
+    """The generator's default mix, sequences included, with a line longer than a chunk."""
+    path = tmp_path / "generated.jsonl"
+    records = [orjson.dumps(scenario.to_dict()) for scenario in generate(600, seed=4)]
+    records += [orjson.dumps(sequence.to_dict()) for sequence in sequences(4)]
+    records.insert(100, orjson.dumps(identify(traits={"email": "a@example.com", "n": "x" * 5000})))
+    path.write_bytes(b"\n".join(records) + b"\nnot json")  # the last line has no newline
+    return path
+
+
+@pytest.mark.parametrize(
+    "options",
+    [(), ("--show", "rejected"), ("--show", "none"), ("--format", "json")],
+    ids=["text", "rejected-only", "summary-only", "json"],
+)
+def test_the_output_is_the_same_whatever_the_number_of_workers(
+    generator_output: Path, monkeypatch: pytest.MonkeyPatch, options: tuple[str, ...]
+) -> None:
+    monkeypatch.setattr("harness.parallel.CHUNK_BYTES", 4096)  # dozens of chunks, not one
+    alone = run_cli(str(generator_output), "--jobs", "1", *options)
+    shared = run_cli(str(generator_output), "--jobs", "3", *options)
+    assert alone.exit_code == shared.exit_code == 1  # the last line is not JSON
+    assert alone.stdout == shared.stdout
+    if options == ():
+        assert "line 101: accepted (Nat recommended format)" in alone.stdout  # the long line
+    if options == ("--format", "json"):
+        numbers = [orjson.loads(line).get("line") for line in alone.stdout.splitlines()]
+        assert numbers[-2] == len(generator_output.read_bytes().splitlines())
+
+
+def test_a_summary_merged_chunk_by_chunk_is_the_summary_of_the_whole() -> None:
+    results = list(validate_lines(_scenario_lines(300)))
+    whole = ValidationSummary()
+    for result in results:
+        whole.add(result)
+    for cut in (0, 1, 57, 150, len(results)):
+        merged, later = ValidationSummary(), ValidationSummary()
+        for result in results[:cut]:
+            merged.add(result)
+        for result in results[cut:]:
+            later.add(result)
+        merged.merge(later)
+        assert merged.as_dict() == whole.as_dict()
+        assert list(merged.by_reason) == list(whole.by_reason)  # ties keep their first-seen order
+        assert merged.status_of_reason == whole.status_of_reason
+
+
+def _scenario_lines(count: int) -> list[bytes]:
+    return [orjson.dumps(scenario.to_dict()) + b"\n" for scenario in generate(count, seed=9)]
+
+
+def test_ctrl_c_stops_the_command_and_its_workers_without_a_traceback(tmp_path: Path) -> None:
+    rejected = line_of(identify(traits={"email": "not-an-address"}))
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(rejected * 400_000)  # many seconds of explanations
+    command = subprocess.Popen(
+        [sys.executable, "-m", "harness", "validate", str(path), "--jobs", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=sigint_as_in_a_terminal,
+    )
+    try:
+        workers = _wait_for_children(command.pid, count=2)
+        command.send_signal(signal.SIGINT)
+        _, stderr = command.communicate(timeout=30)
+    finally:
+        command.kill()
+    assert command.returncode == 130
+    assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid)
+
+
+def _wait_for_children(parent: int, *, count: int) -> list[int]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{parent}/task/{parent}/children")
+        pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        if len(pids) >= count:
+            return pids
+        time.sleep(0.05)
+    raise AssertionError(f"validate did not start {count} workers")
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, BinaryIO, TextIO
+from functools import partial
+from typing import Annotated, BinaryIO, NamedTuple, TextIO
 
 import orjson
 import typer
@@ -18,10 +20,8 @@ from rich.table import Table
 
 from harness.cli._app import app
 from harness.errors import UsageError
-from harness.validate import LineResult, ValidationSummary, validate_lines
-
-_PROGRESS_EVERY = 8192  # lines between progress updates: cheap enough for a million lines
-_LINES_PER_WRITE = 4096  # results written at once: one write a line costs a sixth of the run
+from harness.parallel import LineChunk, available_cpus, line_chunks, ordered_map
+from harness.validate import Detail, LineResult, ValidationSummary, validate_lines
 
 
 class OutputFormat(StrEnum):
@@ -50,12 +50,21 @@ def validate(
     show: Annotated[
         Show, typer.Option(help="Text format: which lines to print before the summary.")
     ] = Show.all,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes for a long input [default: one per CPU]; 1 works in this "
+            "process. The output is the same whatever the number.",
+        ),
+    ] = None,
 ) -> None:
     """Validate each line against the Nat schemas: accepted, or which field, rule and format.
 
     A line is a payload, or a scenario or sequence from the generator (its payloads are checked
-    against the answer each scenario expects). The input is streamed: a million lines never sit
-    in memory. A summary table ends the output.
+    against the answer each scenario expects). The input is streamed, a chunk of lines at a
+    time, and shared out between worker processes: a million lines never sit in memory, and the
+    results come out in the order of the lines. A summary table ends the output.
 
     Exit code: 0 when every payload is accepted and every generator scenario got the verdict it
     expects (a malformed scenario rejected as expected is no failure; one about the key or the
@@ -70,43 +79,59 @@ def validate(
     summary = ValidationSummary()
     # Per-line text or JSON shows everything; a summary alone needs only the rules' reasons.
     shows_lines = output_format is OutputFormat.json or show is not Show.none
+    rendering = _Rendering(output_format, show, "full" if shows_lines else "reasons")
     with _opened(file) as stream:
-        lines = _with_progress(_read(stream, file), stream, writes_lines=shows_lines)
-        results = validate_lines(lines, detail="full" if shows_lines else "reasons")
+        chunks = _with_progress(_chunks(stream, file), stream, writes_lines=shows_lines)
+        rendered = ordered_map(
+            partial(_render, rendering=rendering), chunks, jobs=jobs or available_cpus()
+        )
         try:
-            _write(results, summary, output_format, show, sys.stdout)
+            _write(rendered, summary, output_format, sys.stdout)
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     raise typer.Exit(0 if summary.failing == 0 else 1)
 
 
-def _write(
-    results: Iterator[LineResult],
-    summary: ValidationSummary,
-    output_format: OutputFormat,
-    show: Show,
-    out: TextIO,
-) -> None:
-    chunk: list[str] = []
-    if output_format is OutputFormat.json:
+class _Rendering(NamedTuple):
+    """What a worker makes of its chunk: the output format, the lines shown, the detail."""
+
+    output_format: OutputFormat
+    show: Show
+    detail: Detail
+
+
+def _render(chunk: LineChunk, rendering: _Rendering) -> tuple[str, ValidationSummary]:
+    """The output of one chunk of lines, and the summary of its results (run in a worker)."""
+    summary = ValidationSummary()
+    lines = io.BytesIO(chunk.data)
+    results = validate_lines(lines, detail=rendering.detail, first_line=chunk.first_line)
+    shown: list[str] = []
+    if rendering.output_format is OutputFormat.json:
         for result in results:
             summary.add(result)
-            chunk.append(orjson.dumps(result.as_dict()).decode() + "\n")
-            if len(chunk) == _LINES_PER_WRITE:
-                out.write("".join(chunk))
-                chunk.clear()
-        chunk.append(orjson.dumps({"summary": summary.as_dict()}).decode() + "\n")
-        out.write("".join(chunk))
-        out.flush()
-        return
+            shown.append(orjson.dumps(result.as_dict()).decode())
+        return "".join(line + "\n" for line in shown), summary
+    show_all, show_rejected = rendering.show is Show.all, rendering.show is Show.rejected
     for result in results:
         summary.add(result)
-        if show is Show.all or (show is Show.rejected and not result.accepted):
-            chunk.append(describe(result))
-            if len(chunk) == _LINES_PER_WRITE:
-                out.write("".join(chunk))
-                chunk.clear()
-    out.write("".join(chunk))
+        if show_all or (show_rejected and not result.accepted):
+            shown.append(describe(result))
+    return "".join(shown), summary
+
+
+def _write(
+    rendered: Iterator[tuple[str, ValidationSummary]],
+    summary: ValidationSummary,
+    output_format: OutputFormat,
+    out: TextIO,
+) -> None:
+    for text, chunk_summary in rendered:
+        out.write(text)
+        summary.merge(chunk_summary)
+    if output_format is OutputFormat.json:
+        out.write(orjson.dumps({"summary": summary.as_dict()}).decode() + "\n")
+        out.flush()
+        return
     out.flush()
     _print_summary(summary, Console(file=out))
 
@@ -158,24 +183,25 @@ def _opened(file: str) -> Iterator[BinaryIO]:
         yield stream
 
 
-def _read(stream: BinaryIO, file: str) -> Iterator[bytes]:
-    """The lines of `stream`; a read that fails half-way is a usage error too."""
+def _chunks(stream: BinaryIO, file: str) -> Iterator[LineChunk]:
+    """The lines of `stream` in chunks; a read that fails half-way is a usage error too."""
     try:
-        yield from stream
+        yield from line_chunks(stream)
     except OSError as error:
         raise UsageError(f"cannot read {file}: {error.strerror or error}") from error
 
 
 def _with_progress(
-    lines: Iterator[bytes], stream: BinaryIO, *, writes_lines: bool
-) -> Iterator[bytes]:
-    """`lines` (read from `stream`), with a progress bar on stderr when a person is watching it.
+    chunks: Iterator[LineChunk], stream: BinaryIO, *, writes_lines: bool
+) -> Iterator[LineChunk]:
+    """`chunks` (read from `stream`), with a progress bar on stderr when a person is watching it.
 
     No bar when stderr is not a terminal, nor when per-line results go to the same terminal (the
-    bar would tear through them).
+    bar would tear through them). The bar is redrawn as each chunk is read, not by a thread of
+    its own: the worker processes are forked from this one, and a fork should find no thread.
     """
     if not sys.stderr.isatty() or (writes_lines and _same_terminal(sys.stdout, sys.stderr)):
-        yield from lines
+        yield from chunks
         return
     total = _size_of(stream)
     columns = [TextColumn("validating"), BarColumn(), TextColumn("{task.fields[lines]:,} lines")]
@@ -183,17 +209,16 @@ def _with_progress(
         *columns,
         TimeRemainingColumn(),
         console=Console(stderr=True),
+        auto_refresh=False,
         transient=True,
         redirect_stdout=False,
         redirect_stderr=False,
     ) as progress:
         task = progress.add_task("validate", total=total, lines=0)
-        read = 0
-        for count, line in enumerate(lines, start=1):
-            read += len(line)
-            if count % _PROGRESS_EVERY == 0:
-                progress.update(task, completed=read, lines=count)
-            yield line
+        for chunk in chunks:
+            lines = chunk.first_line - 1 + chunk.data.count(b"\n")
+            progress.update(task, advance=len(chunk.data), lines=lines, refresh=True)
+            yield chunk
 
 
 def _size_of(stream: BinaryIO) -> int | None:

@@ -1,0 +1,99 @@
+"""Work through a long JSON Lines input in chunks, on every CPU, with the results in input order.
+
+`line_chunks` cuts a byte stream into chunks of whole lines, each knowing the number of its first
+line; `ordered_map` applies a function to each chunk in worker processes and yields the results
+in the order of the chunks, with only a few chunks in flight, so a long input never sits in
+memory. An input of one chunk, or `jobs=1`, is worked through in this process: no worker starts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from multiprocessing.pool import AsyncResult, Pool
+from typing import BinaryIO, NamedTuple, TypeVar
+
+__all__ = ["CHUNK_BYTES", "LineChunk", "available_cpus", "line_chunks", "ordered_map"]
+
+#: How many bytes of whole lines a chunk holds, about (a line longer than that is one chunk).
+CHUNK_BYTES = 1 << 20
+#: Chunks in flight per worker: enough to keep every worker busy while the results are written.
+_AHEAD = 2
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class LineChunk(NamedTuple):
+    """Whole lines of the input, as bytes, and the number of the first one (from 1)."""
+
+    first_line: int
+    data: bytes
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def line_chunks(stream: BinaryIO, size: int | None = None) -> Iterator[LineChunk]:
+    """The lines of `stream` in chunks of about `size` bytes (`CHUNK_BYTES`), cut after a newline.
+
+    Reads what the stream has (`read1`), so lines piped in slowly are worked on as they come
+    rather than once `size` bytes have arrived.
+    """
+    read, size = getattr(stream, "read1", stream.read), size or CHUNK_BYTES
+    first_line, carried = 1, b""
+    while block := read(size):
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            carried += block  # no line ends here yet
+            continue
+        data, carried = carried + block[: cut + 1], block[cut + 1 :]
+        yield LineChunk(first_line, data)
+        first_line += data.count(b"\n")
+    if carried:
+        yield LineChunk(first_line, carried)  # the last line, without its newline
+
+
+def ordered_map(
+    function: Callable[[Item], Result], items: Iterable[Item], *, jobs: int
+) -> Generator[Result, None, None]:
+    """`function(item)` for each of `items`, in order, computed by up to `jobs` processes.
+
+    `function` must be a module-level function (workers are forked, or spawned where fork is
+    not available). Workers ignore SIGINT, so that Ctrl-C reaches this process alone; they are
+    stopped when the results have been read, or when the caller stops reading.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    pending = iter(items)
+    opening = list(itertools.islice(pending, 2))
+    if jobs == 1 or len(opening) < 2:  # nothing to share out: no worker is worth starting
+        yield from map(function, itertools.chain(opening, pending))
+        return
+    with _pool(jobs) as pool:
+        in_flight: deque[AsyncResult[Result]] = deque()
+        for item in itertools.chain(opening, pending):
+            in_flight.append(pool.apply_async(function, (item,)))
+            if len(in_flight) >= jobs * _AHEAD:
+                yield in_flight.popleft().get()
+        while in_flight:
+            yield in_flight.popleft().get()
+
+
+def _pool(jobs: int) -> Pool:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return context.Pool(jobs, initializer=_ignore_interrupts)
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,0 +1,114 @@
+"""`harness.parallel`: chunks of whole lines, and results in order from worker processes."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.parallel import LineChunk, line_chunks, ordered_map
+
+
+@given(
+    st.lists(st.binary(max_size=12).map(lambda line: line.replace(b"\n", b"")), max_size=30),
+    st.booleans(),
+    st.integers(min_value=1, max_value=40),
+)
+def test_chunks_hold_whole_lines_numbered_from_1(
+    lines: list[bytes], last_has_newline: bool, size: int
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if last_has_newline and lines else b"")
+    chunks = list(line_chunks(io.BytesIO(data), size))
+    assert b"".join(chunk.data for chunk in chunks) == data
+    expected_first = 1
+    for chunk in chunks:
+        assert chunk.first_line == expected_first
+        assert chunk.data  # never an empty chunk
+        assert chunk.data.endswith(b"\n") or chunk is chunks[-1]
+        expected_first += chunk.data.count(b"\n")
+
+
+def test_lines_from_a_pipe_are_passed_on_as_they_arrive() -> None:
+    reading, writing = os.pipe()
+    written_more = threading.Event()
+
+    def writer() -> None:
+        with os.fdopen(writing, "wb", buffering=0) as out:
+            out.write(b'{"first": 1}\n')
+            written_more.wait(timeout=10)
+            out.write(b'{"second": 2}\n')
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    with os.fdopen(reading, "rb") as stream:
+        chunks = line_chunks(stream)
+        first = next(chunks)  # before the writer has written the second line
+        written_more.set()
+        rest = list(chunks)
+    thread.join()
+    assert first == LineChunk(1, b'{"first": 1}\n')
+    assert rest == [LineChunk(2, b'{"second": 2}\n')]
+
+
+def slow_for_early_items(item: int) -> tuple[int, int]:
+    """The item and the process that worked on it; early items take longest."""
+    time.sleep(max(0.0, 0.05 - item * 0.01))
+    return item, os.getpid()
+
+
+def fails_on_three(item: int) -> int:
+    if item == 3:
+        raise ValueError("three is not allowed")
+    return item
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3], ids=lambda jobs: f"{jobs}-jobs")
+def test_results_come_in_the_order_of_the_items(jobs: int) -> None:
+    results = list(ordered_map(slow_for_early_items, range(8), jobs=jobs))
+    assert [item for item, _ in results] == list(range(8))
+    workers = {pid for _, pid in results}
+    if jobs == 1:
+        assert workers == {os.getpid()}
+    else:
+        assert os.getpid() not in workers and len(workers) <= jobs
+    assert multiprocessing.active_children() == []
+
+
+def test_a_single_item_is_worked_on_here_without_starting_workers() -> None:
+    ((item, pid),) = ordered_map(slow_for_early_items, [7], jobs=4)
+    assert (item, pid) == (7, os.getpid())
+
+
+def test_only_a_few_items_are_taken_ahead_of_the_results_read() -> None:
+    taken = 0
+
+    def endless() -> Iterator[int]:
+        nonlocal taken
+        for item in itertools.count():
+            taken += 1
+            yield item
+
+    results = ordered_map(slow_for_early_items, endless(), jobs=2)
+    assert [item for item, _ in itertools.islice(results, 3)] == [0, 1, 2]
+    assert taken <= 3 + 2 * 2  # what was read, and two chunks in flight per worker
+    results.close()  # the reader stops early: the workers are stopped with it
+    assert multiprocessing.active_children() == []
+
+
+def test_a_failure_in_a_worker_reaches_the_caller_and_stops_the_workers() -> None:
+    with pytest.raises(ValueError, match="three is not allowed"):
+        list(ordered_map(fails_on_three, range(10), jobs=2))
+    assert multiprocessing.active_children() == []
+
+
+def test_jobs_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="jobs must be at least 1"):
+        list(ordered_map(fails_on_three, range(3), jobs=0))
