@@ -517,13 +517,41 @@ class _Judge:
             if _holds_all(payload, required) and shape.is_valid(payload):
                 return self.nearly[name]  # nothing missing: none can be closer
         known = {_key(error) for error in reported}
-        candidates = []
-        for order, (name, title, shape, _) in enumerate(self.formats):
-            own = [error for error in shape.iter_errors(payload) if _key(error) not in known]
+        # A format cannot miss fewer parts than the required fields the payload lacks: the
+        # formats are tried from the fewest such, until none left can be closer than the best.
+        bounds = sorted(
+            (_fewest_missing(payload, required, known), order)
+            for order, (_, _, _, required) in enumerate(self.formats)
+        )
+        best: tuple[int, int, int, list[jsonschema_rs.ValidationError]] | None = None
+        for bound, order in bounds:
+            if best is not None and bound > best[0]:
+                break
+            own = [
+                error
+                for error in self.formats[order][2].iter_errors(payload)
+                if _key(error) not in known
+            ]
             missing = sum(type(error.kind).__name__ == "Required" for error in own)
-            candidates.append((missing, len(own), order, name, title, own))
-        _, _, _, name, title, own = min(candidates, key=lambda candidate: candidate[:3])
-        return FormatFit(name, title, False, tuple(_issue(error) for error in own))
+            if best is None or (missing, len(own), order) < best[:3]:
+                best = (missing, len(own), order, own)
+        assert best is not None  # there is always a format to try
+        name, title, _, _ = self.formats[best[2]]
+        return FormatFit(name, title, False, tuple(_issue(error) for error in best[3]))
+
+
+def _fewest_missing(payload: dict[str, Any], required: _Paths, known: set[tuple[Any, ...]]) -> int:
+    """How many fields a format requires that `payload` lacks and the accepted schema did not
+    already report: each is one `required` failure of the format's own shape, at least."""
+    top, nested = required
+    count = sum(key not in payload and ((key,), "Required") not in known for key in top)
+    for parent, keys in nested:
+        inner = payload.get(parent)
+        if type(inner) is dict:
+            count += sum(
+                key not in inner and ((parent, key), "Required") not in known for key in keys
+            )
+    return count
 
 
 def _key(error: jsonschema_rs.ValidationError) -> tuple[Any, ...]:

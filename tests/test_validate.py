@@ -20,8 +20,14 @@ from typer.testing import CliRunner, Result
 
 from contract.limits import MAX_BODY_BYTES
 from harness.cli import app
-from harness.validate import FORMAT_SCHEMAS, LineResult, ValidationSummary, validate_lines
-from reference_impl.rules import EMAIL_PLACES
+from harness.validate import (
+    FORMAT_SCHEMAS,
+    FormatFit,
+    LineResult,
+    ValidationSummary,
+    validate_lines,
+)
+from reference_impl.rules import EMAIL_PLACES, evaluate
 from scenarios import catalogue, generate, sequences
 from schemas import ACCEPTED, load_schema
 from tests.conftest import sigint_as_in_a_terminal
@@ -458,6 +464,63 @@ def test_the_required_fields_shortcut_holds_for_any_identify_like_payload(payloa
 
     for _, _, shape, required in _judge().formats:
         assert _holds_all(payload, required) or not shape.is_valid(payload)
+
+
+def _closest_by_trying_every_format(payload: dict[str, Any]) -> FormatFit:
+    """The closest format as the definition says: every format's failures beyond the accepted
+    schema's, the fewest missing parts first, then the fewest failures, then the most specific."""
+    from harness.validate import _issue, _judge, _key, _shown_errors
+
+    judge = _judge()
+    for name, title, shape, _ in judge.formats:
+        if shape.is_valid(payload):
+            return FormatFit(name, title, False)
+    reported = _shown_errors(list(judge.accepted.iter_errors(payload)), evaluate(payload))
+    known = {_key(error) for error in reported}
+    ranked = []
+    for order, (name, title, shape, _) in enumerate(judge.formats):
+        own = [error for error in shape.iter_errors(payload) if _key(error) not in known]
+        missing = sum(
+            isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Required) for error in own
+        )
+        ranked.append(
+            (missing, len(own), order, FormatFit(name, title, False, tuple(map(_issue, own))))
+        )
+    return min(ranked, key=lambda candidate: candidate[:3])[3]
+
+
+def _closest_found(payload: dict[str, Any]) -> FormatFit | None:
+    from harness.validate import _judge, _shown_errors
+
+    judge = _judge()
+    reported = _shown_errors(list(judge.accepted.iter_errors(payload)), evaluate(payload))
+    return judge.closest_format(payload, reported)
+
+
+def test_the_closest_format_tries_only_the_formats_that_could_be_closest() -> None:
+    """`closest_format` skips a format that lacks more required fields than the best found has
+    parts missing; trying every format is its oracle, on every rejected payload we have."""
+    from harness.validate import _judge
+    from tests.test_rules_agree_with_schema import _corpus_lines, _generated_bodies
+
+    corpus = [param.values[0] for param in _corpus_lines()]
+    rejected = [
+        payload
+        for payload in [*_generated_bodies(), *corpus]
+        if isinstance(payload, dict) and not _judge().accepted.is_valid(payload)
+    ]
+    assert len(rejected) > 100
+    for payload in rejected:
+        assert _closest_found(payload) == _closest_by_trying_every_format(payload), payload
+
+
+@given(identify_like())
+@settings(max_examples=300)
+def test_the_closest_format_is_the_same_for_any_identify_like_payload(payload: Any) -> None:
+    from harness.validate import _judge
+
+    if isinstance(payload, dict) and not _judge().accepted.is_valid(payload):
+        assert _closest_found(payload) == _closest_by_trying_every_format(payload)
 
 
 def test_a_command_loads_only_its_own_module() -> None:
