@@ -12,12 +12,20 @@ import itertools
 import multiprocessing
 import os
 import signal
+import stat
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from multiprocessing.pool import AsyncResult, Pool
 from typing import BinaryIO, NamedTuple, TypeVar
 
-__all__ = ["CHUNK_BYTES", "LineChunk", "available_cpus", "line_chunks", "ordered_map"]
+__all__ = [
+    "CHUNK_BYTES",
+    "LineChunk",
+    "available_cpus",
+    "forks_workers",
+    "line_chunks",
+    "ordered_map",
+]
 
 #: How many bytes of whole lines a chunk holds, about (a line longer than that is one chunk).
 CHUNK_BYTES = 1 << 20
@@ -29,10 +37,20 @@ Result = TypeVar("Result")
 
 
 class LineChunk(NamedTuple):
-    """Whole lines of the input, as bytes, and the number of the first one (from 1)."""
+    """Whole lines of the input and the number of the first one (from 1): the bytes, or where
+    they lie in a file that the worker reads them from itself (`span`: descriptor, offset,
+    length), so that a long file is not copied through pipes to the workers."""
 
     first_line: int
     data: bytes
+    span: tuple[int, int, int] | None = None
+
+    def read(self) -> bytes:
+        """The lines' bytes."""
+        if self.span is None:
+            return self.data
+        descriptor, offset, length = self.span
+        return os.pread(descriptor, length, offset)
 
 
 def available_cpus() -> int:
@@ -43,13 +61,21 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def line_chunks(stream: BinaryIO, size: int | None = None) -> Iterator[LineChunk]:
+def line_chunks(
+    stream: BinaryIO, size: int | None = None, *, by_reference: bool = False
+) -> Iterator[LineChunk]:
     """The lines of `stream` in chunks of about `size` bytes (`CHUNK_BYTES`), cut after a newline.
 
     Reads what the stream has (`read1`), so lines piped in slowly are worked on as they come
-    rather than once `size` bytes have arrived.
+    rather than once `size` bytes have arrived. `by_reference`: when the stream is a regular
+    file, the chunks say where their lines lie instead of holding them (for forked workers,
+    which share the file's descriptor).
     """
-    read, size = getattr(stream, "read1", stream.read), size or CHUNK_BYTES
+    size = size or CHUNK_BYTES
+    if by_reference and _is_regular_file(stream):
+        yield from _file_spans(stream.fileno(), stream.tell(), size)
+        return
+    read = getattr(stream, "read1", stream.read)
     first_line, carried = 1, b""
     while block := read(size):
         cut = block.rfind(b"\n")
@@ -61,6 +87,35 @@ def line_chunks(stream: BinaryIO, size: int | None = None) -> Iterator[LineChunk
         first_line += data.count(b"\n")
     if carried:
         yield LineChunk(first_line, carried)  # the last line, without its newline
+
+
+def _file_spans(descriptor: int, offset: int, size: int) -> Iterator[LineChunk]:
+    first_line = 1
+    while block := os.pread(descriptor, size, offset):
+        cut = block.rfind(b"\n")
+        while cut < 0:  # a line longer than a chunk: read on to its end, or the file's
+            more = os.pread(descriptor, size, offset + len(block))
+            if not more:
+                cut = len(block) - 1
+                break
+            block += more
+            cut = block.rfind(b"\n")
+        length = cut + 1
+        yield LineChunk(first_line, b"", (descriptor, offset, length))
+        first_line += block.count(b"\n", 0, length)
+        offset += length
+
+
+def _is_regular_file(stream: BinaryIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode) and stream.seekable()
+    except (OSError, ValueError):  # no descriptor (an in-memory stream)
+        return False
+
+
+def forks_workers() -> bool:
+    """Whether `ordered_map`'s workers are forked from this process (and share its files)."""
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def ordered_map(
@@ -90,8 +145,7 @@ def ordered_map(
 
 
 def _pool(jobs: int) -> Pool:
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    context = multiprocessing.get_context("fork" if forks_workers() else "spawn")
     return context.Pool(jobs, initializer=_ignore_interrupts)
 
 

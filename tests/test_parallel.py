@@ -6,6 +6,7 @@ import io
 import itertools
 import multiprocessing
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +35,38 @@ def test_chunks_hold_whole_lines_numbered_from_1(
         assert chunk.data  # never an empty chunk
         assert chunk.data.endswith(b"\n") or chunk is chunks[-1]
         expected_first += chunk.data.count(b"\n")
+
+
+@given(
+    st.lists(st.binary(max_size=12).map(lambda line: line.replace(b"\n", b"")), max_size=30),
+    st.booleans(),
+    st.integers(min_value=1, max_value=40),
+)
+def test_chunks_of_a_file_can_say_where_their_lines_lie_instead(
+    lines: list[bytes], last_has_newline: bool, size: int
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if last_has_newline and lines else b"")
+    with tempfile.TemporaryFile() as file:
+        file.write(b"skipped\n" + data)
+        file.seek(len(b"skipped\n"))  # chunks start where the stream stands
+        by_value = list(line_chunks(io.BytesIO(data), size))
+        by_reference = list(line_chunks(file, size, by_reference=True))
+        assert all(chunk.data == b"" and chunk.span for chunk in by_reference)
+        assert numbered_lines(by_reference) == numbered_lines(by_value)
+
+
+def numbered_lines(chunks: list[LineChunk]) -> list[tuple[int, bytes]]:
+    """Each line of the chunks with its number, as the chunks say."""
+    return [
+        (chunk.first_line + offset, line)
+        for chunk in chunks
+        for offset, line in enumerate(io.BytesIO(chunk.read()))
+    ]
+
+
+def test_a_stream_that_is_no_file_is_chunked_by_value_even_when_asked_by_reference() -> None:
+    (chunk,) = line_chunks(io.BytesIO(b"one\ntwo\n"), by_reference=True)
+    assert chunk == LineChunk(1, b"one\ntwo\n") and chunk.read() == b"one\ntwo\n"
 
 
 def test_lines_from_a_pipe_are_passed_on_as_they_arrive() -> None:

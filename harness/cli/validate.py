@@ -20,7 +20,7 @@ from rich.table import Table
 
 from harness.cli._app import app
 from harness.errors import UsageError
-from harness.parallel import LineChunk, available_cpus, line_chunks, ordered_map
+from harness.parallel import LineChunk, available_cpus, forks_workers, line_chunks, ordered_map
 from harness.validate import Detail, LineResult, ValidationSummary, validate_lines
 
 
@@ -103,7 +103,7 @@ class _Rendering(NamedTuple):
 def _render(chunk: LineChunk, rendering: _Rendering) -> tuple[str, ValidationSummary]:
     """The output of one chunk of lines, and the summary of its results (run in a worker)."""
     summary = ValidationSummary()
-    lines = io.BytesIO(chunk.data)
+    lines = io.BytesIO(chunk.read())
     results = validate_lines(lines, detail=rendering.detail, first_line=chunk.first_line)
     shown: list[str] = []
     if rendering.output_format is OutputFormat.json:
@@ -186,7 +186,7 @@ def _opened(file: str) -> Iterator[BinaryIO]:
 def _chunks(stream: BinaryIO, file: str) -> Iterator[LineChunk]:
     """The lines of `stream` in chunks; a read that fails half-way is a usage error too."""
     try:
-        yield from line_chunks(stream)
+        yield from line_chunks(stream, by_reference=forks_workers())
     except OSError as error:
         raise UsageError(f"cannot read {file}: {error.strerror or error}") from error
 
@@ -216,8 +216,8 @@ def _with_progress(
     ) as progress:
         task = progress.add_task("validate", total=total, lines=0)
         for chunk in chunks:
-            lines = chunk.first_line - 1 + chunk.data.count(b"\n")
-            progress.update(task, advance=len(chunk.data), lines=lines, refresh=True)
+            size = len(chunk.data) if chunk.span is None else chunk.span[2]
+            progress.update(task, advance=size, lines=chunk.first_line - 1, refresh=True)
             yield chunk
 
 
