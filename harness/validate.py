@@ -78,6 +78,8 @@ _SCHEMA_BASE = "https://nat-harness.dev/schemas/"
 _MESSAGE_LIMIT = 160
 #: How `ValidationSummary.by_format` counts accepted payloads that match no documented format.
 _NO_FORMAT = "(no documented format)"
+#: `str(status)` of the usual statuses, looked up: `ValidationSummary.add` runs once a line.
+_STATUS_TEXT = {status: str(status) for status in (200, 400, 401, 413, 415, 501, None)}
 #: How many lines of scenarios that miss their expectation the summary names.
 _FIRST_MISMATCHES = 10
 _NO_EMAIL = "none of traits.email, context.traits.email, email holds a valid address"
@@ -196,24 +198,26 @@ class ValidationSummary:
         return self.payloads - self.accepted
 
     def add(self, result: LineResult) -> None:
-        if result.line > self.lines:
-            self.lines = result.line
+        line, accepted, reason, status, _, _, fit, _, expected, meets, about = result
+        if line > self.lines:
+            self.lines = line
         self.payloads += 1
-        self.accepted += result.accepted
-        self.by_reason[result.reason] += 1
-        self.status_of_reason.setdefault(result.reason, result.status)
-        self.by_status[str(result.status)] += 1
-        if result.accepted:
-            self.by_format[result.format.schema if result.format else _NO_FORMAT] += 1
-        if result.meets_expectation is False:
+        self.by_reason[reason] += 1
+        if reason not in self.status_of_reason:
+            self.status_of_reason[reason] = status
+        self.by_status[_STATUS_TEXT.get(status) or str(status)] += 1
+        if accepted:
+            self.accepted += 1
+            self.by_format[fit.schema if fit else _NO_FORMAT] += 1
+        if meets is False:
             self.expectation_mismatches += 1
             if len(self.first_mismatch_lines) < _FIRST_MISMATCHES:
-                self.first_mismatch_lines.append(result.line)
-        elif result.meets_expectation:
+                self.first_mismatch_lines.append(line)
+        elif meets:
             self.expectations_met += 1
-        elif result.about is not None:
+        elif about is not None:
             self.not_about_payload += 1
-        self.failing += result.fails_the_run
+        self.failing += meets is False if expected is not None else not accepted  # fails_the_run
 
     def merge(self, later: ValidationSummary) -> None:
         """Count in the results of `later`, a summary of the lines after the ones seen here
@@ -285,7 +289,7 @@ def validate_lines(
         elif type(document) is Rejected:
             yield _unreadable(number, document)
             continue
-        # `_judged`, inlined: this is the path a million accepted lines take.
+        # The path a million plain payloads take: no call that can be spared.
         if is_valid(document):
             if verdict_only:
                 yield LineResult(number, True, "accepted", 200)
@@ -362,13 +366,23 @@ def _about_payload(auth: str, content_type: str | None) -> bool:
 
 
 def _judge_case(judge: _Judge, number: int, case: _Case, detail: Detail) -> LineResult:
+    expected = case.expected_status
+    about = case.about if expected is not None else None
     if type(case.body) is Rejected:
         result = _unreadable(number, case.body)
+    elif judge.accepted.is_valid(case.body):  # most generator lines: one result, built once
+        fit = judge.matching_format(case.body) if detail != "verdict" else None
+        meets = 200 <= expected < 300 if case.about_payload and expected is not None else None
+        return LineResult(
+            number, True, "accepted", 200, (), (), fit, case.scenario, expected, meets, about
+        )
+    elif detail == "verdict":
+        result = LineResult(number, False, "rejected", None)
     else:
-        result = _judged(judge, number, case.body, detail)
+        result = _explained(judge, number, case.body, full=detail == "full")
     meets = None
-    if case.about_payload and case.expected_status is not None:
-        meets = result.accepted == (200 <= case.expected_status < 300)
+    if case.about_payload and expected is not None:
+        meets = result.accepted == (200 <= expected < 300)
     line, accepted, reason, status, errors, schema_errors, fit = result[:7]
     return LineResult(
         line,
@@ -379,20 +393,10 @@ def _judge_case(judge: _Judge, number: int, case: _Case, detail: Detail) -> Line
         schema_errors,
         fit,
         case.scenario,
-        case.expected_status,
+        expected,
         meets,
-        case.about if case.expected_status is not None else None,
+        about,
     )
-
-
-def _judged(judge: _Judge, number: int, payload: Any, detail: Detail) -> LineResult:
-    """The verdict on one decoded payload (what the hot loop of `validate_lines` inlines)."""
-    if judge.accepted.is_valid(payload):
-        fit = judge.matching_format(payload) if detail != "verdict" else None
-        return LineResult(number, True, "accepted", 200, format=fit)
-    if detail == "verdict":
-        return LineResult(number, False, "rejected", None)
-    return _explained(judge, number, payload, full=detail == "full")
 
 
 def _unreadable(number: int, rejection: Rejected) -> LineResult:
