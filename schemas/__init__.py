@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from referencing import Registry, Resource
+if TYPE_CHECKING:  # imported when a registry is asked for: validate starts without it
+    from referencing import Registry
 
 __all__ = ["ACCEPTED", "SCHEMA_NAMES", "load_schema", "schema_registry"]
 
@@ -44,6 +45,8 @@ def load_schema(name: str) -> dict[str, Any]:
 @cache
 def schema_registry() -> Registry:
     """A `referencing` registry holding every shipped schema under its `$id`, so `$ref`s resolve."""
+    from referencing import Registry, Resource
+
     resources_by_id = [
         (schema["$id"], Resource.from_contents(schema))
         for schema in (load_schema(name) for name in SCHEMA_NAMES)
