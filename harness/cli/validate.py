@@ -138,8 +138,11 @@ def _write(
 
 def describe(result: LineResult) -> str:
     """A result as text lines: the verdict, then the reasons, rules and closest format."""
-    where = f"line {result.line}" + (f" [{result.scenario}]" if result.scenario else "")
+    where = f"line {result.line} [{result.scenario}]" if result.scenario else f"line {result.line}"
     expected = " as expected" if result.meets_expectation else ""
+    if result.accepted and result.about is None and result.meets_expectation is not False:
+        shape = result.format.title if result.format else "no documented format"
+        return f"{where}: accepted{expected} ({shape})\n"  # most lines: one line, said at once
     if result.about is not None:
         verdict = "accepted" if result.accepted else "rejected"
         lines = [
