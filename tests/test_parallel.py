@@ -18,15 +18,20 @@ from hypothesis import strategies as st
 from harness.parallel import LineChunk, line_chunks, ordered_map
 
 
-@given(
-    st.lists(st.binary(max_size=12).map(lambda line: line.replace(b"\n", b"")), max_size=30),
-    st.booleans(),
-    st.integers(min_value=1, max_value=40),
-)
-def test_chunks_hold_whole_lines_numbered_from_1(
-    lines: list[bytes], last_has_newline: bool, size: int
-) -> None:
-    data = b"\n".join(lines) + (b"\n" if last_has_newline and lines else b"")
+@st.composite
+def json_lines(draw: st.DrawFn) -> bytes:
+    """Lines of any bytes but a newline, the last one with or without its newline."""
+    line = st.binary(max_size=12).map(lambda text: text.replace(b"\n", b""))
+    lines = draw(st.lists(line, max_size=30))
+    ends_with_newline = draw(st.booleans()) and bool(lines)
+    return b"\n".join(lines) + (b"\n" if ends_with_newline else b"")
+
+
+chunk_sizes = st.integers(min_value=1, max_value=40)
+
+
+@given(json_lines(), chunk_sizes)
+def test_chunks_hold_whole_lines_numbered_from_1(data: bytes, size: int) -> None:
     chunks = list(line_chunks(io.BytesIO(data), size))
     assert b"".join(chunk.data for chunk in chunks) == data
     expected_first = 1
@@ -37,15 +42,8 @@ def test_chunks_hold_whole_lines_numbered_from_1(
         expected_first += chunk.data.count(b"\n")
 
 
-@given(
-    st.lists(st.binary(max_size=12).map(lambda line: line.replace(b"\n", b"")), max_size=30),
-    st.booleans(),
-    st.integers(min_value=1, max_value=40),
-)
-def test_chunks_of_a_file_can_say_where_their_lines_lie_instead(
-    lines: list[bytes], last_has_newline: bool, size: int
-) -> None:
-    data = b"\n".join(lines) + (b"\n" if last_has_newline and lines else b"")
+@given(json_lines(), chunk_sizes)
+def test_chunks_of_a_file_can_say_where_their_lines_lie_instead(data: bytes, size: int) -> None:
     with tempfile.TemporaryFile() as file:
         file.write(b"skipped\n" + data)
         file.seek(len(b"skipped\n"))  # chunks start where the stream stands
