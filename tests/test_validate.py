@@ -581,6 +581,14 @@ def test_the_output_is_the_same_whatever_the_number_of_workers(
         assert numbers[-2] == len(generator_output.read_bytes().splitlines())
 
 
+def test_fewer_than_one_worker_is_refused_with_the_option_named(mixed_file: Path) -> None:
+    result = run_cli(str(mixed_file), "--jobs", "0")
+    assert result.exit_code == 2
+    assert "Invalid value for '--jobs'" in result.output and "greater than or equal to 1" in (
+        " ".join(result.output.split())
+    )
+
+
 def test_a_summary_merged_chunk_by_chunk_is_the_summary_of_the_whole() -> None:
     results = list(validate_lines(_scenario_lines(300)))
     whole = ValidationSummary()

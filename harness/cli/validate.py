@@ -54,8 +54,9 @@ def validate(
         int | None,
         typer.Option(
             min=1,
-            help="Worker processes for a long input [default: one per CPU]; 1 works in this "
-            "process. The output is the same whatever the number.",
+            show_default="one per CPU",
+            help="Worker processes for a long input; 1 works in this process. The output is "
+            "the same whatever the number.",
         ),
     ] = None,
 ) -> None:
@@ -72,7 +73,7 @@ def validate(
 
     Example:
         nat-harness validate payloads.jsonl
-        nat-harness validate payloads.jsonl --show rejected
+        nat-harness validate payloads.jsonl --show rejected --jobs 4
         nat-harness generate --count 1000 | nat-harness validate - --show none
         cat payloads.jsonl | nat-harness validate - --format json > results.jsonl
     """
