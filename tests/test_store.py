@@ -160,3 +160,73 @@ def test_the_write_ahead_log_is_kept_near_its_limit_and_emptied_on_close(tmp_pat
     reopened = Store(path)
     assert reopened.counts() == {"contacts": 1800, "timeline": 1800, "messages": 1500}
     reopened.close()
+
+
+def _counted_from_scratch(store: Store) -> dict[str, int]:
+    """The counts as the tables hold them, scanned: what the kept counters must agree with."""
+    with closing(sqlite3.connect(store.path)) as db:
+        return {
+            "contacts": db.execute("SELECT count(DISTINCT contact) FROM timeline").fetchone()[0],
+            "timeline": db.execute("SELECT count(*) FROM timeline").fetchone()[0],
+            "messages": db.execute("SELECT count(*) FROM messages").fetchone()[0],
+        }
+
+
+def test_a_mixed_batch_counts_and_answers_as_its_events_recorded_one_by_one(
+    tmp_path: Path,
+) -> None:
+    before = [
+        event("2020-05-30T10:00:00Z", email="old@example.com", messageId="old-1"),
+        event("2020-05-30T11:00:00Z", email="gone@example.com", messageId="reused"),
+    ]
+    batch = [
+        event("2020-05-31T10:00:00Z", email="old@example.com"),  # known contact, another day
+        event("2020-05-30T12:00:00Z", email="old@example.com", messageId="old-2"),  # known day
+        event("2020-05-31T10:00:00Z", email="new@example.com", messageId="n-1"),  # new contact
+        event("2020-05-31T10:00:00Z", email="two@example.com", messageId="t-1"),  # new ...
+        event("2020-06-01T10:00:00Z", email="two@example.com", messageId="t-2"),  # ... 2nd day
+        event("2020-05-31T10:00:00Z", email="dup@example.com", messageId="d-1"),  # new ...
+        event("2020-05-31T18:00:00Z", email="dup@example.com"),  # ... deduplicated that day
+        event("2020-06-02T10:00:00Z", email="new@example.com", messageId="n-1"),  # replay
+        event("2020-06-02T10:00:00Z", email="ghost@example.com", messageId="old-1"),  # replay
+        event("2020-06-02T10:00:00Z", email="ghost@example.com"),  # new, though replayed above
+        event("2020-06-03T10:00:00Z", email="gone@example.com", messageId="reused"),  # replay
+    ]
+    together = Store(tmp_path / "together.db")
+    alone = Store(tmp_path / "alone.db")
+    try:
+        together.record_many(before)
+        for each in before:
+            alone.record(each)
+        receipts = together.record_many(batch)
+        assert receipts == [alone.record(each) for each in batch]
+        assert [(r.outcome, r.replayed) for r in receipts] == [
+            ("created", False),
+            ("deduplicated", False),
+            ("created", False),
+            ("created", False),
+            ("created", False),
+            ("created", False),
+            ("deduplicated", False),
+            ("created", True),
+            ("created", True),
+            ("created", False),
+            ("created", True),
+        ]
+        # Contacts: old, gone, new, two, dup, ghost. Entries: the 2 before, then old, new,
+        # two (twice), dup and ghost. messageIds: the 2 before, then old-2, n-1, t-1, t-2, d-1.
+        expected = {"contacts": 6, "timeline": 8, "messages": 7}
+        assert together.counts() == alone.counts() == expected
+        assert _counted_from_scratch(together) == _counted_from_scratch(alone) == expected
+    finally:
+        together.close()
+        alone.close()
+
+
+def test_a_batch_of_one_contact_on_several_days_counts_it_once(store: Store) -> None:
+    days = [event(f"2020-06-0{day}T10:00:00Z", email="bo@example.com") for day in (3, 1, 2)]
+    store.record_many(days)
+    assert store.counts() == {"contacts": 1, "timeline": 3, "messages": 0}
+    store.record_many([*days, event("2020-06-04T10:00:00Z", email="bo@example.com")])
+    expected = {"contacts": 1, "timeline": 4, "messages": 0}
+    assert store.counts() == _counted_from_scratch(store) == expected
