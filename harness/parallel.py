@@ -90,20 +90,39 @@ def line_chunks(
 
 
 def _file_spans(descriptor: int, offset: int, size: int) -> Iterator[LineChunk]:
+    # One buffer, read into again and again: a new block of bytes for each chunk costs more
+    # than the reading itself.
+    buffer = bytearray(size)
     first_line = 1
-    while block := os.pread(descriptor, size, offset):
-        cut = block.rfind(b"\n")
-        while cut < 0:  # a line longer than a chunk: read on to its end, or the file's
-            more = os.pread(descriptor, size, offset + len(block))
-            if not more:
-                cut = len(block) - 1
-                break
-            block += more
-            cut = block.rfind(b"\n")
-        length = cut + 1
+    while filled := _read_into(descriptor, buffer, offset):
+        cut = buffer.rfind(b"\n", 0, filled)
+        if cut >= 0:
+            length, newlines = cut + 1, buffer.count(b"\n", 0, cut + 1)
+        else:  # a line longer than a chunk: it is the chunk, to its end or the file's
+            length, newlines = _through_newline(descriptor, offset, size)
         yield LineChunk(first_line, b"", (descriptor, offset, length))
-        first_line += block.count(b"\n", 0, length)
+        first_line += newlines
         offset += length
+
+
+def _read_into(descriptor: int, buffer: bytearray, offset: int) -> int:
+    if hasattr(os, "preadv"):
+        return os.preadv(descriptor, [buffer], offset)
+    block = os.pread(descriptor, len(buffer), offset)
+    buffer[: len(block)] = block
+    return len(block)
+
+
+def _through_newline(descriptor: int, start: int, size: int) -> tuple[int, int]:
+    """How many bytes from `start` up to and including the next newline (or to the end of the
+    file), and how many newlines that is (1, or 0 at the end of the file)."""
+    position = start
+    while block := os.pread(descriptor, size, position):
+        found = block.find(b"\n")
+        if found >= 0:
+            return position + found + 1 - start, 1
+        position += len(block)
+    return position - start, 0
 
 
 def _is_regular_file(stream: BinaryIO) -> bool:

@@ -80,7 +80,8 @@ def validate(
     summary = ValidationSummary()
     # Per-line text or JSON shows everything; a summary alone needs only the rules' reasons.
     shows_lines = output_format is OutputFormat.json or show is not Show.none
-    rendering = _Rendering(output_format, show, "full" if shows_lines else "reasons")
+    detail: Detail = "full" if shows_lines else "reasons"
+    rendering = _Rendering(output_format, show, detail, sys.stdout.encoding, sys.stdout.errors)
     with _opened(file) as stream:
         chunks = _with_progress(_chunks(stream, file), stream, writes_lines=shows_lines)
         rendered = ordered_map(
@@ -94,15 +95,23 @@ def validate(
 
 
 class _Rendering(NamedTuple):
-    """What a worker makes of its chunk: the output format, the lines shown, the detail."""
+    """What a worker makes of its chunk: the output format, the lines shown, the detail, and
+    the bytes of the output (encoded as standard output encodes text, by the worker)."""
 
     output_format: OutputFormat
     show: Show
     detail: Detail
+    encoding: str = "utf-8"
+    errors: str | None = "strict"
 
 
-def _render(chunk: LineChunk, rendering: _Rendering) -> tuple[str, ValidationSummary]:
+def _render(chunk: LineChunk, rendering: _Rendering) -> tuple[bytes, ValidationSummary]:
     """The output of one chunk of lines, and the summary of its results (run in a worker)."""
+    text, summary = _rendered_text(chunk, rendering)
+    return text.encode(rendering.encoding, rendering.errors or "strict"), summary
+
+
+def _rendered_text(chunk: LineChunk, rendering: _Rendering) -> tuple[str, ValidationSummary]:
     summary = ValidationSummary()
     lines = io.BytesIO(chunk.read())
     results = validate_lines(lines, detail=rendering.detail, first_line=chunk.first_line)
@@ -121,13 +130,14 @@ def _render(chunk: LineChunk, rendering: _Rendering) -> tuple[str, ValidationSum
 
 
 def _write(
-    rendered: Iterator[tuple[str, ValidationSummary]],
+    rendered: Iterator[tuple[bytes, ValidationSummary]],
     summary: ValidationSummary,
     output_format: OutputFormat,
     out: TextIO,
 ) -> None:
-    for text, chunk_summary in rendered:
-        out.write(text)
+    out.flush()  # what was written as text goes first; the chunks go to the bytes beneath it
+    for output, chunk_summary in rendered:
+        out.buffer.write(output)
         summary.merge(chunk_summary)
     if output_format is OutputFormat.json:
         out.write(orjson.dumps({"summary": summary.as_dict()}).decode() + "\n")
