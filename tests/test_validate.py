@@ -648,3 +648,16 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_the_output_reaches_a_text_stream_with_no_bytes_beneath_it() -> None:
+    import io
+
+    from harness.cli.validate import OutputFormat, _write
+
+    summary, out = ValidationSummary(), io.StringIO()
+    chunks = iter([("line 1: accepted (Nat recommended format) …\n".encode(), summary)])
+    _write(chunks, ValidationSummary(), OutputFormat.json, out)
+    first, last = out.getvalue().splitlines()
+    assert first == "line 1: accepted (Nat recommended format) …"
+    assert orjson.loads(last)["summary"]["payloads"] == 0

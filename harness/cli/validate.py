@@ -136,8 +136,12 @@ def _write(
     out: TextIO,
 ) -> None:
     out.flush()  # what was written as text goes first; the chunks go to the bytes beneath it
+    raw = getattr(out, "buffer", None)  # a text stream with no bytes beneath: write text
     for output, chunk_summary in rendered:
-        out.buffer.write(output)
+        if raw is not None:
+            raw.write(output)
+        else:
+            out.write(output.decode(out.encoding or "utf-8", out.errors or "strict"))
         summary.merge(chunk_summary)
     if output_format is OutputFormat.json:
         out.write(orjson.dumps({"summary": summary.as_dict()}).decode() + "\n")
