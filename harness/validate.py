@@ -267,7 +267,7 @@ def validate_lines(
     unless the line is not JSON (400) or too large (413).
     """
     judge = _judge()
-    is_valid = judge.accepted.is_valid
+    is_valid, verdict_and_format = judge.accepted.is_valid, judge.verdict_and_format
     loads, not_json = orjson.loads, orjson.JSONDecodeError
     if detail not in _DETAILS:
         raise ValueError(f"detail must be one of {', '.join(_DETAILS)}, not {detail!r}")
@@ -290,14 +290,15 @@ def validate_lines(
             yield _unreadable(number, document)
             continue
         # The path a million plain payloads take: no call that can be spared.
-        if is_valid(document):
-            if verdict_only:
+        if verdict_only:
+            if is_valid(document):
                 yield LineResult(number, True, "accepted", 200)
             else:
-                fit = judge.matching_format(document)
-                yield LineResult(number, True, "accepted", 200, format=fit)
-        elif verdict_only:
-            yield LineResult(number, False, "rejected", None)
+                yield LineResult(number, False, "rejected", None)
+            continue
+        accepted, fit = verdict_and_format(document)
+        if accepted:
+            yield LineResult(number, True, "accepted", 200, format=fit)
         else:
             yield _explained(judge, number, document, full=detail == "full")
 
@@ -370,8 +371,8 @@ def _judge_case(judge: _Judge, number: int, case: _Case, detail: Detail) -> Line
     about = case.about if expected is not None else None
     if type(case.body) is Rejected:
         result = _unreadable(number, case.body)
-    elif judge.accepted.is_valid(case.body):  # most generator lines: one result, built once
-        fit = judge.matching_format(case.body) if detail != "verdict" else None
+    elif (verdict := _verdict_and_format(judge, case.body, detail))[0]:  # most lines: built once
+        fit = verdict[1]
         meets = 200 <= expected < 300 if case.about_payload and expected is not None else None
         return LineResult(
             number, True, "accepted", 200, (), (), fit, case.scenario, expected, meets, about
@@ -397,6 +398,14 @@ def _judge_case(judge: _Judge, number: int, case: _Case, detail: Detail) -> Line
         meets,
         about,
     )
+
+
+def _verdict_and_format(
+    judge: _Judge, payload: Any, detail: Detail
+) -> tuple[bool, FormatFit | None]:
+    if detail == "verdict":
+        return judge.accepted.is_valid(payload), None
+    return judge.verdict_and_format(payload)
 
 
 def _unreadable(number: int, rejection: Rejected) -> LineResult:
@@ -496,6 +505,8 @@ class _Judge:
 
     accepted: jsonschema_rs.Validator
     formats: tuple[tuple[str, str, jsonschema_rs.Validator, _Paths], ...]
+    #: Each format's whole schema (the accepted one and the shape), by name.
+    whole: dict[str, jsonschema_rs.Validator]
     #: Each format's fit with nothing missing, matched and not: made once, they are immutable.
     matched: dict[str, FormatFit] = field(init=False)
     nearly: dict[str, FormatFit] = field(init=False)
@@ -505,12 +516,14 @@ class _Judge:
             fits = {name: FormatFit(name, title, matches) for name, title, _, _ in self.formats}
             object.__setattr__(self, attribute, fits)
 
-    def matching_format(self, payload: Any) -> FormatFit | None:
-        """The most specific documented format an accepted payload matches, if any."""
-        for name, _, validator, required in self.formats:
-            if _holds_all(payload, required) and validator.is_valid(payload):
-                return self.matched[name]
-        return None
+    def verdict_and_format(self, payload: Any) -> tuple[bool, FormatFit | None]:
+        """Whether `payload` is accepted, and the most specific format it matches. A format's
+        whole schema is tried first: an accepted payload in a documented format (most of them)
+        is validated once, not once for the verdict and once more for the format."""
+        for name, _, _, required in self.formats:
+            if _holds_all(payload, required) and self.whole[name].is_valid(payload):
+                return True, self.matched[name]
+        return self.accepted.is_valid(payload), None
 
     def closest_format(
         self, payload: dict[str, Any], reported: list[jsonschema_rs.ValidationError]
@@ -578,7 +591,8 @@ def _judge() -> _Judge:
     for name in FORMAT_SCHEMAS:
         shape = _shape_of(documents[name])
         formats.append((name, shape["title"], _compile(shape, registry), _required_paths(shape)))
-    return _Judge(accepted, tuple(formats))
+    whole = {name: _compile(documents[name], registry) for name in FORMAT_SCHEMAS}
+    return _Judge(accepted, tuple(formats), whole)
 
 
 #: The fields a shape requires: its own top-level keys, then each required object's keys.

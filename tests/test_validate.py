@@ -466,6 +466,41 @@ def test_the_required_fields_shortcut_holds_for_any_identify_like_payload(payloa
         assert _holds_all(payload, required) or not shape.is_valid(payload)
 
 
+def _verdict_then_format(payload: Any) -> tuple[bool, str | None]:
+    """The verdict of the accepted schema, then the first format whose shape holds: what a
+    format schema means (`allOf` the accepted schema and its shape)."""
+    from harness.validate import _judge
+
+    judge = _judge()
+    if not judge.accepted.is_valid(payload):
+        return False, None
+    return True, next(
+        (name for name, _, shape, _ in judge.formats if shape.is_valid(payload)), None
+    )
+
+
+def _verdict_and_format_found(payload: Any) -> tuple[bool, str | None]:
+    from harness.validate import _judge
+
+    accepted, fit = _judge().verdict_and_format(payload)
+    return accepted, fit.schema if fit else None
+
+
+def test_one_validation_by_a_whole_format_schema_gives_the_verdict_and_the_format() -> None:
+    from tests.test_rules_agree_with_schema import _corpus_lines, _generated_bodies
+
+    corpus = [param.values[0] for param in _corpus_lines()]
+    payloads = [*_generated_bodies(), *corpus, [], "identify", None]
+    for payload in payloads:
+        assert _verdict_and_format_found(payload) == _verdict_then_format(payload), payload
+
+
+@given(identify_like())
+@settings(max_examples=300)
+def test_the_whole_format_schemas_agree_for_any_identify_like_payload(payload: Any) -> None:
+    assert _verdict_and_format_found(payload) == _verdict_then_format(payload)
+
+
 def _closest_by_trying_every_format(payload: dict[str, Any]) -> FormatFit:
     """The closest format as the definition says: every format's failures beyond the accepted
     schema's, the fewest missing parts first, then the fewest failures, then the most specific."""
