@@ -8,11 +8,13 @@ memory. An input of one chunk, or `jobs=1`, is worked through in this process: n
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
 import signal
 import stat
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from multiprocessing.pool import AsyncResult, Pool
@@ -144,7 +146,8 @@ def ordered_map(
 
     `function` must be a module-level function (workers are forked, or spawned where fork is
     not available). Workers ignore SIGINT, so that Ctrl-C reaches this process alone; they are
-    stopped when the results have been read, or when the caller stops reading.
+    stopped when the results have been read, or when the caller stops reading: close the
+    generator (`contextlib.closing`) when an error may stop the reading half-way.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
@@ -153,7 +156,9 @@ def ordered_map(
     if jobs == 1 or len(opening) < 2:  # nothing to share out: no worker is worth starting
         yield from map(function, itertools.chain(opening, pending))
         return
-    with _pool(jobs) as pool:
+    with contextlib.ExitStack() as stack:
+        with _interrupts_deferred():  # Ctrl-C while the workers start must not orphan them
+            pool = stack.enter_context(_pool(jobs))
         in_flight: deque[AsyncResult[Result]] = deque()
         for item in itertools.chain(opening, pending):
             in_flight.append(pool.apply_async(function, (item,)))
@@ -161,6 +166,26 @@ def ordered_map(
                 yield in_flight.popleft().get()
         while in_flight:
             yield in_flight.popleft().get()
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold a SIGINT (Ctrl-C) that arrives in the block until its end, and deliver it then, to
+    whatever handled it before (KeyboardInterrupt, as a rule; nothing if it was ignored).
+
+    Only the main thread receives signals in Python; elsewhere this holds nothing back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupted: list[bool] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: interrupted.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if interrupted:
+            signal.raise_signal(signal.SIGINT)
 
 
 def _pool(jobs: int) -> Pool:

@@ -6,10 +6,14 @@ import io
 import itertools
 import multiprocessing
 import os
+import signal
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.pool import Pool
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -143,3 +147,43 @@ def test_a_failure_in_a_worker_reaches_the_caller_and_stops_the_workers() -> Non
 def test_jobs_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="jobs must be at least 1"):
         list(ordered_map(fails_on_three, range(3), jobs=0))
+
+
+@pytest.fixture
+def ctrl_c_as_the_workers_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGINT to this process the moment `ordered_map`'s workers exist."""
+    from harness import parallel
+
+    starting = parallel._pool
+
+    def interrupted_as_it_starts(jobs: int) -> Pool:
+        pool = starting(jobs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return pool
+
+    monkeypatch.setattr(parallel, "_pool", interrupted_as_it_starts)
+
+
+@contextmanager
+def sigint_handled_by(handler: Any) -> Iterator[None]:
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_as_the_workers_start")
+def test_ctrl_c_while_the_workers_start_stops_them_too() -> None:
+    # Ctrl-C's usual handler, even where the suite runs with SIGINT ignored (a background job).
+    with sigint_handled_by(signal.default_int_handler), pytest.raises(KeyboardInterrupt):
+        list(ordered_map(slow_for_early_items, range(8), jobs=2))
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.usefixtures("ctrl_c_as_the_workers_start")
+def test_an_ignored_ctrl_c_while_the_workers_start_stays_ignored() -> None:
+    with sigint_handled_by(signal.SIG_IGN):
+        results = list(ordered_map(slow_for_early_items, range(8), jobs=2))
+    assert [item for item, _ in results] == list(range(8))
+    assert multiprocessing.active_children() == []

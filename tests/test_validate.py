@@ -645,7 +645,14 @@ def _scenario_lines(count: int) -> list[bytes]:
     return [orjson.dumps(scenario.to_dict()) + b"\n" for scenario in generate(count, seed=9)]
 
 
-def test_ctrl_c_stops_the_command_and_its_workers_without_a_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("workers_seen", "then_wait"),
+    [(1, 0.0), (2, 0.0), (2, 0.5)],
+    ids=["as-the-workers-start", "once-both-started", "while-they-work"],
+)
+def test_ctrl_c_stops_the_command_and_its_workers_without_a_traceback(
+    tmp_path: Path, workers_seen: int, then_wait: float
+) -> None:
     rejected = line_of(identify(traits={"email": "not-an-address"}))
     path = tmp_path / "long.jsonl"
     path.write_bytes(rejected * 400_000)  # many seconds of explanations
@@ -656,7 +663,9 @@ def test_ctrl_c_stops_the_command_and_its_workers_without_a_traceback(tmp_path: 
         preexec_fn=sigint_as_in_a_terminal,
     )
     try:
-        workers = _wait_for_children(command.pid, count=2)
+        _wait_for_children(command.pid, count=workers_seen)
+        time.sleep(then_wait)
+        workers = _children(command.pid)
         command.send_signal(signal.SIGINT)
         _, stderr = command.communicate(timeout=30)
     finally:
@@ -667,15 +676,17 @@ def test_ctrl_c_stops_the_command_and_its_workers_without_a_traceback(tmp_path: 
         assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid)
 
 
-def _wait_for_children(parent: int, *, count: int) -> list[int]:
+def _children(parent: int) -> list[int]:
+    children = Path(f"/proc/{parent}/task/{parent}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+def _wait_for_children(parent: int, *, count: int) -> None:
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        children = Path(f"/proc/{parent}/task/{parent}/children")
-        pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
-        if len(pids) >= count:
-            return pids
-        time.sleep(0.05)
-    raise AssertionError(f"validate did not start {count} workers")
+    while len(_children(parent)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"validate did not start {count} workers")
+        time.sleep(0.01)
 
 
 def _is_zombie(pid: int) -> bool:

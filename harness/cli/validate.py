@@ -7,7 +7,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from enum import StrEnum
 from functools import partial
 from typing import Annotated, BinaryIO, NamedTuple, TextIO
@@ -84,13 +84,14 @@ def validate(
     rendering = _Rendering(output_format, show, detail, sys.stdout.encoding, sys.stdout.errors)
     with _opened(file) as stream:
         chunks = _with_progress(_chunks(stream, file), stream, writes_lines=shows_lines)
-        rendered = ordered_map(
+        rendering_workers = ordered_map(
             partial(_render, rendering=rendering), chunks, jobs=jobs or available_cpus()
         )
-        try:
-            _write(rendered, summary, output_format, sys.stdout)
-        except BrokenPipeError:  # the reader went away (`| head`): stop quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with closing(rendering_workers) as rendered:  # stopped with us, Ctrl-C included
+            try:
+                _write(rendered, summary, output_format, sys.stdout)
+            except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     raise typer.Exit(0 if summary.failing == 0 else 1)
 
 
