@@ -175,11 +175,12 @@ def _interrupts_deferred() -> Iterator[None]:
 
     Only the main thread receives signals in Python; elsewhere this holds nothing back.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        yield  # not ours to hold (the handler was set outside Python)
         return
     interrupted: list[bool] = []
-    previous = signal.signal(signal.SIGINT, lambda number, frame: interrupted.append(True))
+    signal.signal(signal.SIGINT, lambda number, frame: interrupted.append(True))
     try:
         yield
     finally:
