@@ -198,7 +198,7 @@ class ValidationSummary:
         return self.payloads - self.accepted
 
     def add(self, result: LineResult) -> None:
-        line, accepted, reason, status, _, _, fit, _, expected, meets, about = result
+        line, accepted, reason, status, _, _, fit, _, _, meets, about = result
         if line > self.lines:
             self.lines = line
         self.payloads += 1
@@ -217,7 +217,7 @@ class ValidationSummary:
             self.expectations_met += 1
         elif about is not None:
             self.not_about_payload += 1
-        self.failing += meets is False if expected is not None else not accepted  # fails_the_run
+        self.failing += result.fails_the_run
 
     def merge(self, later: ValidationSummary) -> None:
         """Count in the results of `later`, a summary of the lines after the ones seen here
@@ -371,16 +371,17 @@ def _judge_case(judge: _Judge, number: int, case: _Case, detail: Detail) -> Line
     about = case.about if expected is not None else None
     if type(case.body) is Rejected:
         result = _unreadable(number, case.body)
-    elif (verdict := _verdict_and_format(judge, case.body, detail))[0]:  # most lines: built once
-        fit = verdict[1]
-        meets = 200 <= expected < 300 if case.about_payload and expected is not None else None
-        return LineResult(
-            number, True, "accepted", 200, (), (), fit, case.scenario, expected, meets, about
-        )
-    elif detail == "verdict":
-        result = LineResult(number, False, "rejected", None)
     else:
-        result = _explained(judge, number, case.body, full=detail == "full")
+        accepted, fit = _verdict_and_format(judge, case.body, detail)
+        if accepted:  # most generator lines: their one result, built at once
+            meets = 200 <= expected < 300 if case.about_payload and expected is not None else None
+            return LineResult(
+                number, True, "accepted", 200, (), (), fit, case.scenario, expected, meets, about
+            )
+        if detail == "verdict":
+            result = LineResult(number, False, "rejected", None)
+        else:
+            result = _explained(judge, number, case.body, full=detail == "full")
     meets = None
     if case.about_payload and expected is not None:
         meets = result.accepted == (200 <= expected < 300)
