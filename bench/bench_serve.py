@@ -58,12 +58,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _minimal(port: int) -> list[str]:
+def _uvicorn(app: str, port: int) -> list[str]:
+    """One of the apps beside this file on uvicorn, as the floor runs: no access log."""
     return [
         sys.executable,
         "-m",
         "uvicorn",
-        "minimal_app:app",
+        app,
         "--app-dir",
         str(HERE),
         "--port",
@@ -72,6 +73,11 @@ def _minimal(port: int) -> list[str]:
         "--log-level",
         "warning",
     ]
+
+
+def _store_bound(port: int, db: Path) -> list[str]:
+    """The floor plus the store's work per event, and nothing else: store_bound_app.py."""
+    return ["env", f"NAT_BOUND_DB={db}", *_uvicorn("store_bound_app:app", port)]
 
 
 def _load(port: int, connections: int, seconds: int, script: Path) -> dict[str, float]:
@@ -111,7 +117,12 @@ def main() -> int:
     if not shutil.which("wrk") or not shutil.which("taskset"):
         sys.exit("bench_serve needs wrk and taskset: apt-get install wrk util-linux")
     auth = basic_authorization(API_KEY)
-    results: dict[str, list[dict[str, float]]] = {"minimal": [], "nat": [], "nat+log": []}
+    results: dict[str, list[dict[str, float]]] = {
+        "minimal": [],
+        "bound": [],
+        "nat": [],
+        "nat+log": [],
+    }
     with tempfile.TemporaryDirectory() as scratch:
         script = Path(scratch) / "identify.lua"
         script.write_text(WRK_SCRIPT % auth)
@@ -119,11 +130,12 @@ def main() -> int:
             for name in results:
                 port = free_port()
                 db = Path(scratch) / f"{name}-{round_number}.db"
-                command = (
-                    _minimal(port)
-                    if name == "minimal"
-                    else nat_serve(port, db, API_KEY, access_log=name == "nat+log")
-                )
+                if name == "minimal":
+                    command = _uvicorn("minimal_app:app", port)
+                elif name == "bound":
+                    command = _store_bound(port, db)
+                else:
+                    command = nat_serve(port, db, API_KEY, access_log=name == "nat+log")
                 with pinned_process(command, 0, port) as pid:
                     cpu_before = _cpu_seconds(pid)
                     result = _load(port, options.connections, options.seconds, script)
@@ -144,7 +156,7 @@ def main() -> int:
             f"non-2xx {m['non_2xx']:.0f}   "
             "rounds: " + ", ".join(f"{r['rate']:.0f}" for r in rounds)
         )
-    for name in ("nat", "nat+log"):
+    for name in ("bound", "nat", "nat+log"):
         ratio = medians[name]["rate"] / medians["minimal"]["rate"]
         cost = medians["minimal"]["cpu_us"] / medians[name]["cpu_us"]
         print(f"  {name} / minimal = {ratio:.0%} of the rate, {cost:.0%} by server CPU per request")
