@@ -41,8 +41,10 @@ not get the verdict they expect (a malformed scenario rejected as expected is no
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any, Literal, NamedTuple, get_args
@@ -148,9 +150,7 @@ class LineResult(NamedTuple):
         """Whether this result makes `nat-harness validate` exit 1: a plain payload that is
         rejected, or a generator scenario whose payload does not get the verdict it expects
         (a malformed scenario rejected as expected is no failure)."""
-        if self.expected_status is not None:
-            return self.meets_expectation is False
-        return not self.accepted
+        return _fails_the_run(self.accepted, self.expected_status, self.meets_expectation)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -166,6 +166,15 @@ class LineResult(NamedTuple):
             "meets_expectation": self.meets_expectation,
             "about": self.about,
         }
+
+
+def _fails_the_run(accepted: bool, expected_status: int | None, meets: bool | None) -> bool:
+    """`LineResult.fails_the_run`, from the fields it reads."""
+    return meets is False if expected_status is not None else not accepted
+
+
+#: What `ValidationSummary` counts of a result: all but its line, errors and scenario id.
+_kind_of_result = operator.itemgetter(1, 2, 3, 6, 8, 9, 10)
 
 
 @dataclass
@@ -218,6 +227,37 @@ class ValidationSummary:
         elif about is not None:
             self.not_about_payload += 1
         self.failing += result.fails_the_run
+
+    def add_all(self, results: Sequence[LineResult]) -> None:
+        """`add` each of `results`, in order. A chunk of lines holds a few dozen kinds of result
+        (verdict, reason, status, format, expectation), so each kind is counted once, with how
+        many results are of it, instead of every result on its own."""
+        if not results:
+            return
+        self.lines = max(self.lines, results[-1].line)
+        mismatches = 0
+        for kind, count in Counter(map(_kind_of_result, results)).items():
+            accepted, reason, status, fit, expected, meets, about = kind
+            self.payloads += count
+            self.by_reason[reason] += count
+            self.status_of_reason.setdefault(reason, status)
+            self.by_status[_STATUS_TEXT.get(status) or str(status)] += count
+            if accepted:
+                self.accepted += count
+                self.by_format[fit.schema if fit else _NO_FORMAT] += count
+            if meets is False:
+                mismatches += count
+            elif meets:
+                self.expectations_met += count
+            elif about is not None:
+                self.not_about_payload += count
+            if _fails_the_run(accepted, expected, meets):
+                self.failing += count
+        if mismatches:
+            self.expectation_mismatches += mismatches
+            room = _FIRST_MISMATCHES - len(self.first_mismatch_lines)
+            missed = (result.line for result in results if result.meets_expectation is False)
+            self.first_mismatch_lines.extend(itertools.islice(missed, max(room, 0)))
 
     def merge(self, later: ValidationSummary) -> None:
         """Count in the results of `later`, a summary of the lines after the ones seen here
@@ -322,48 +362,54 @@ def _is_generator_record(document: Any) -> bool:
 def _generator_cases(document: dict[str, Any], line_length: int) -> list[_Case]:
     """The payloads of a generator record; a plain payload with such keys is itself the case."""
     if "steps" in document and "final" in document and isinstance(document["steps"], list):
-        records = document["steps"]
-    elif "expect" in document and "payload" in document:
-        records = [document]
+        return [_case_of(step, line_length) for step in document["steps"]]
+    if "expect" in document and "payload" in document:
+        return [_case_of(document, line_length)]
+    return [_Case(None, document, None, False)]
+
+
+def _case_of(record: Any, line_length: int) -> _Case:
+    """The payload of one generator scenario (a record, or a step of a sequence)."""
+    scenario = record.get("scenario") if isinstance(record, dict) else None
+    if not isinstance(scenario, dict):
+        return _Case(None, record, None, False)
+    expect = record.get("expect")
+    expected = expect.get("status") if isinstance(expect, dict) else None
+    about = _what_it_is_about(scenario.get("auth", "basic"), scenario.get("content_type"))
+    raw_body = scenario.get("raw_body")
+    if isinstance(raw_body, str):
+        body = parse_body(raw_body.encode("utf-8", errors="surrogateescape"))
     else:
-        return [_Case(None, document, None, False)]
-    cases = []
-    for record in records:
-        scenario = record.get("scenario") if isinstance(record, dict) else None
-        if not isinstance(scenario, dict):
-            cases.append(_Case(None, record, None, False))
-            continue
-        expect = record.get("expect")
-        expected = expect.get("status") if isinstance(expect, dict) else None
-        if type(expected) is not int:
-            expected = None
-        auth, content_type = scenario.get("auth", "basic"), scenario.get("content_type")
-        about_payload = (
-            isinstance(auth, str)
-            and (content_type is None or isinstance(content_type, str))
-            and _about_payload(auth, content_type)
-        )
-        about = None
-        if not about_payload:
-            about = "the content type" if auth in ("basic", "bearer") else "the API key"
-        raw_body = scenario.get("raw_body")
-        if isinstance(raw_body, str):
-            body = parse_body(raw_body.encode("utf-8", errors="surrogateescape"))
-        else:
-            body = record.get("payload")
-            if line_length > MAX_BODY_BYTES:
-                body = parse_body(orjson.dumps(body))
-        scenario_id = scenario.get("id")
-        scenario_id = scenario_id if isinstance(scenario_id, str) else None
-        cases.append(_Case(scenario_id, body, expected, about_payload, about))
-    return cases
+        body = record.get("payload")
+        if line_length > MAX_BODY_BYTES:
+            body = parse_body(orjson.dumps(body))
+    scenario_id = scenario.get("id")
+    return _Case(
+        scenario_id if isinstance(scenario_id, str) else None,
+        body,
+        expected if type(expected) is int else None,
+        about is None,
+        about,
+    )
+
+
+def _what_it_is_about(auth: Any, content_type: Any) -> str | None:
+    """None when a scenario's expected answer is about its payload (the key is right and the
+    content type is JSON, or not declared); else what decides it: "the API key" or "the
+    content type"."""
+    if isinstance(auth, str) and (content_type is None or isinstance(content_type, str)):
+        return _about_request(auth, content_type)
+    return "the content type" if auth in ("basic", "bearer") else "the API key"
 
 
 @lru_cache(maxsize=64)
-def _about_payload(auth: str, content_type: str | None) -> bool:
-    """Whether a scenario's expected answer is about its payload: the key is right and the
-    content type is JSON (or not declared), so only the body decides."""
-    return auth in ("basic", "bearer") and not isinstance(parse_body(b"{}", content_type), Rejected)
+def _about_request(auth: str, content_type: str | None) -> str | None:
+    """`_what_it_is_about` for the request's own auth and content type, worked out once."""
+    if auth in ("basic", "bearer"):
+        if not isinstance(parse_body(b"{}", content_type), Rejected):
+            return None
+        return "the content type"
+    return "the API key"
 
 
 def _judge_case(judge: _Judge, number: int, case: _Case, detail: Detail) -> LineResult:

@@ -641,6 +641,30 @@ def test_a_summary_merged_chunk_by_chunk_is_the_summary_of_the_whole() -> None:
         assert merged.status_of_reason == whole.status_of_reason
 
 
+def test_a_summary_counted_kind_by_kind_is_the_summary_counted_one_by_one() -> None:
+    """`add_all` (what each worker counts its chunk with) against `add`, its oracle, on
+    generator scenarios, plain payloads, and more scenarios that miss their expectation than
+    the summary names."""
+    good = identify(traits={"email": "peter@example.com"})
+    lines = _scenario_lines(300)
+    lines += [line_of(good), line_of({"type": "identify"}), b"not json\n"]
+    lines += [_generator_line(good, status=400)] * 12
+    lines += [_generator_line(good, status=401, auth="wrong")]
+    results = list(validate_lines(lines))
+    one_by_one = ValidationSummary()
+    for result in results:
+        one_by_one.add(result)
+    for size in (1, 7, 100, len(results)):
+        by_kind = ValidationSummary()
+        for start in range(0, len(results), size):
+            by_kind.add_all(results[start : start + size])
+        assert by_kind.as_dict() == one_by_one.as_dict()
+        assert list(by_kind.by_reason) == list(one_by_one.by_reason)
+        assert by_kind.status_of_reason == one_by_one.status_of_reason
+    assert one_by_one.expectation_mismatches == 12 and one_by_one.failing == 14
+    assert one_by_one.not_about_payload >= 1 and len(one_by_one.first_mismatch_lines) == 10
+
+
 def _scenario_lines(count: int) -> list[bytes]:
     return [orjson.dumps(scenario.to_dict()) + b"\n" for scenario in generate(count, seed=9)]
 

@@ -115,19 +115,16 @@ def _render(chunk: LineChunk, rendering: _Rendering) -> tuple[bytes, ValidationS
 def _rendered_text(chunk: LineChunk, rendering: _Rendering) -> tuple[str, ValidationSummary]:
     summary = ValidationSummary()
     lines = io.BytesIO(chunk.read())
-    results = validate_lines(lines, detail=rendering.detail, first_line=chunk.first_line)
-    shown: list[str] = []
+    results = list(validate_lines(lines, detail=rendering.detail, first_line=chunk.first_line))
+    summary.add_all(results)
     if rendering.output_format is OutputFormat.json:
-        for result in results:
-            summary.add(result)
-            shown.append(orjson.dumps(result.as_dict()).decode())
-        return "".join(line + "\n" for line in shown), summary
-    show_all, show_rejected = rendering.show is Show.all, rendering.show is Show.rejected
-    for result in results:
-        summary.add(result)
-        if show_all or (show_rejected and not result.accepted):
-            shown.append(describe(result))
-    return "".join(shown), summary
+        shown = (orjson.dumps(result.as_dict()).decode() + "\n" for result in results)
+        return "".join(shown), summary
+    if rendering.show is Show.all:
+        return "".join(map(describe, results)), summary
+    if rendering.show is Show.rejected:
+        return "".join(describe(result) for result in results if not result.accepted), summary
+    return "", summary
 
 
 def _write(
