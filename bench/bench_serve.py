@@ -2,6 +2,8 @@
 
 Both run on the same uvicorn (one worker, pinned to CPU 0) and are loaded by wrk (pinned to CPU 1)
 in the same run at the same concurrency, with unique contacts so every request creates an entry.
+Beside them runs the store bound (`store_bound_app.py`: the floor's work plus only the store's per
+event), which `nat-harness serve` cannot beat while each answer waits for its commit.
 Prints each server's rate, p50/p99 latency and CPU time per request, and the ratios: the CPU
 ratio is steadier when other work shares the machine. Needs wrk (`apt-get install wrk`).
 

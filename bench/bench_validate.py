@@ -26,6 +26,7 @@ from pathlib import Path
 import orjson
 from _verdict import verdict
 
+from harness.parallel import available_cpus
 from harness.validate import Detail
 
 GOAL_RECORDS = 0.30
@@ -81,6 +82,31 @@ def _library(path: Path, *, detail: Detail) -> float:
     return time.perf_counter() - started
 
 
+def _ceiling(path: Path) -> float:
+    """Seconds on one CPU of what any `validate` built on these validators and rules must do:
+    parse each line, one verdict for its payload, and for a rejected payload its failed keywords
+    (`iter_errors`) and the rules' reasons. No format, closest format, text or summary: the
+    command on N CPUs cannot take less than this over N."""
+    from harness.validate import _judge
+    from reference_impl.rules import evaluate
+
+    accepted = _judge().accepted
+    loads, not_json = orjson.loads, orjson.JSONDecodeError
+    started = time.perf_counter()
+    with path.open("rb") as lines:
+        for line in lines:
+            try:
+                document = loads(line)
+            except not_json:
+                continue  # a line that is not JSON costs its parse and nothing more
+            if type(document) is dict and "scenario" in document:
+                document = document.get("payload")  # a raw body would cost a parse more
+            if not accepted.is_valid(document):
+                list(accepted.iter_errors(document))
+                evaluate(document)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=300_000)
@@ -98,7 +124,13 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s; expected statuses: {dict(statuses)}"
         )
         _library(bare, detail="verdict")  # compile the validators outside the timing
-        ratios: dict[str, list[float]] = {"records": [], "bare": [], "library": []}
+        ratios: dict[str, list[float]] = {
+            "records": [],
+            "bare": [],
+            "library": [],
+            "records ceiling": [],
+            "bare ceiling": [],
+        }
         for number in range(1, arguments.rounds + 1):
             floor_records, cli_records = _parse_floor(records), _cli(records, out)
             floor_bare, cli_bare = _parse_floor(bare), _cli(bare, out)
@@ -106,6 +138,11 @@ def main() -> None:
             ratios["records"].append(floor_records / cli_records)
             ratios["bare"].append(floor_bare / cli_bare)
             ratios["library"].append(floor_bare / library)
+            for name, path, floor in (
+                ("records", records, floor_records),
+                ("bare", bare, floor_bare),
+            ):
+                ratios[f"{name} ceiling"].append(floor / (_ceiling(path) / available_cpus()))
             print(
                 f"round {number}: records floor {floor_records:.2f} s, CLI {cli_records:.2f} s "
                 f"({floor_records / cli_records:.0%}); bare floor {floor_bare:.2f} s, CLI "
@@ -118,6 +155,12 @@ def main() -> None:
     print(
         f"  library verdicts on bare payloads: {median['library']:.0%} of the floor "
         f"({spread['library']})"
+    )
+    print(
+        f"  ceiling on {available_cpus()} CPUs (parse, verdict, failed keywords and reasons of "
+        f"the rejected, nothing else, shared perfectly): generator output "
+        f"{median['records ceiling']:.0%} ({spread['records ceiling']}), bare payloads "
+        f"{median['bare ceiling']:.0%} ({spread['bare ceiling']})"
     )
     met = verdict(
         "validate CLI, generator output",
