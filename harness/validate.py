@@ -207,29 +207,11 @@ class ValidationSummary:
         return self.payloads - self.accepted
 
     def add(self, result: LineResult) -> None:
-        line, accepted, reason, status, _, _, fit, _, _, meets, about = result
-        if line > self.lines:
-            self.lines = line
-        self.payloads += 1
-        self.by_reason[reason] += 1
-        if reason not in self.status_of_reason:
-            self.status_of_reason[reason] = status
-        self.by_status[_STATUS_TEXT.get(status) or str(status)] += 1
-        if accepted:
-            self.accepted += 1
-            self.by_format[fit.schema if fit else _NO_FORMAT] += 1
-        if meets is False:
-            self.expectation_mismatches += 1
-            if len(self.first_mismatch_lines) < _FIRST_MISMATCHES:
-                self.first_mismatch_lines.append(line)
-        elif meets:
-            self.expectations_met += 1
-        elif about is not None:
-            self.not_about_payload += 1
-        self.failing += result.fails_the_run
+        """Count one result (the one counting rule is `add_all`'s)."""
+        self.add_all((result,))
 
     def add_all(self, results: Sequence[LineResult]) -> None:
-        """`add` each of `results`, in order. A chunk of lines holds a few dozen kinds of result
+        """Count each of `results`, in order. A chunk of lines holds a few dozen kinds of result
         (verdict, reason, status, format, expectation), so each kind is counted once, with how
         many results are of it, instead of every result on its own."""
         if not results:
@@ -394,22 +376,22 @@ def _case_of(record: Any, line_length: int) -> _Case:
 
 
 def _what_it_is_about(auth: Any, content_type: Any) -> str | None:
-    """None when a scenario's expected answer is about its payload (the key is right and the
-    content type is JSON, or not declared); else what decides it: "the API key" or "the
-    content type"."""
-    if isinstance(auth, str) and (content_type is None or isinstance(content_type, str)):
-        return _about_request(auth, content_type)
+    """None when a scenario's expected answer is about its payload; else what decides it:
+    "the API key" or "the content type"."""
+    if (
+        isinstance(auth, str)
+        and (content_type is None or isinstance(content_type, str))
+        and _about_payload(auth, content_type)
+    ):
+        return None
     return "the content type" if auth in ("basic", "bearer") else "the API key"
 
 
 @lru_cache(maxsize=64)
-def _about_request(auth: str, content_type: str | None) -> str | None:
-    """`_what_it_is_about` for the request's own auth and content type, worked out once."""
-    if auth in ("basic", "bearer"):
-        if not isinstance(parse_body(b"{}", content_type), Rejected):
-            return None
-        return "the content type"
-    return "the API key"
+def _about_payload(auth: str, content_type: str | None) -> bool:
+    """Whether a scenario's expected answer is about its payload: the key is right and the
+    content type is JSON (or not declared), so only the body decides."""
+    return auth in ("basic", "bearer") and not isinstance(parse_body(b"{}", content_type), Rejected)
 
 
 def _judge_case(judge: _Judge, number: int, case: _Case, detail: Detail) -> LineResult:

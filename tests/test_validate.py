@@ -642,9 +642,9 @@ def test_a_summary_merged_chunk_by_chunk_is_the_summary_of_the_whole() -> None:
 
 
 def test_a_summary_counted_kind_by_kind_is_the_summary_counted_one_by_one() -> None:
-    """`add_all` (what each worker counts its chunk with) against `add`, its oracle, on
-    generator scenarios, plain payloads, and more scenarios that miss their expectation than
-    the summary names."""
+    """`add_all` over a worker's chunk, whatever its size, counts what one result at a time
+    does, on generator scenarios, plain payloads, and more scenarios that miss their
+    expectation than the summary names."""
     good = identify(traits={"email": "peter@example.com"})
     lines = _scenario_lines(300)
     lines += [line_of(good), line_of({"type": "identify"}), b"not json\n"]
