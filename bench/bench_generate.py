@@ -57,9 +57,8 @@ def _objects(scenarios: Iterator[Scenario], count: int) -> None:
 
 
 def _json_lines(scenarios: Iterator[Scenario], count: int) -> None:
-    dumps = orjson.dumps
     for scenario in islice(scenarios, count):
-        dumps(scenario.to_dict())
+        scenario.to_json()
 
 
 def _floor(count: int) -> None:

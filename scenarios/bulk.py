@@ -12,7 +12,7 @@ from scenarios.families import FAMILIES, variants_of
 from scenarios.model import Expect, Request, Scenario
 from scenarios.pools import Pools, make_pools
 from scenarios.sampler import Sampler
-from scenarios.stamping import StampingFallback, Template, make_template, stamp
+from scenarios.stamping import StampingFallback, Template, fill, make_template, stamp
 from scenarios.variant import Variant
 
 __all__ = ["DEFAULT_MIX", "TEMPLATES_PER_VARIANT", "format_mix", "generate", "parse_mix"]
@@ -99,6 +99,32 @@ def family_counts(count: int, mix: Mapping[str, int]) -> dict[str, int]:
     return counts
 
 
+class _Copies:
+    """Stamped copies of one template with their answers. A copy's contact and description
+    are made from its new values where the rules found them, so its payload stays encoded."""
+
+    __slots__ = ("description", "email", "shape", "template")
+
+    def __init__(self, template: Template, shape: ExpectShape) -> None:
+        self.template = template
+        self.shape = shape
+        self.email = None if shape.email_at is None else template.field(shape.email_at)
+        self.description = None
+        if shape.description_at is not None:
+            self.description = template.field(shape.description_at)
+
+    def make(self) -> tuple[Request, Expect]:
+        """A new copy and its answer."""
+        request, values = fill(self.template)
+        shape = self.shape
+        if shape.email_at is None:  # a rejection: the same for every copy
+            return request, shape.expect
+        if self.email is None or (shape.description_at is not None and self.description is None):
+            return request, shape.expect_for(request)  # not text in the template: read the copy
+        description = None if self.description is None else self.description.fill(values)
+        return request, shape.expect_with(self.email.fill(values), description)
+
+
 class _Source:
     """Where one variant's bulk requests come from: full builds first, then stamped copies."""
 
@@ -109,7 +135,7 @@ class _Source:
         self.family = variant.family
         self.prefix = f"{variant.id}#"
         self.summary = variant.summary
-        self.templates: list[tuple[Template, ExpectShape]] = []
+        self.templates: list[_Copies] = []
         #: Built in full every time: not stampable, or a build gave no template.
         self.in_full = not variant.stampable
 
@@ -164,9 +190,7 @@ def _scenarios(
         source = table[int(random() * len(table))]
         templates = source.templates
         if len(templates) == TEMPLATES_PER_VARIANT:
-            template, shape = templates[int(random() * TEMPLATES_PER_VARIANT)]
-            request = stamp(template)
-            expect = shape.expect_for(request)
+            request, expect = templates[int(random() * TEMPLATES_PER_VARIANT)].make()
         else:
             request, expect = _built(source, sampler, day_zone)
         yield Scenario(source.prefix + str(index), source.family, request, expect, source.summary)
@@ -188,5 +212,5 @@ def _built(source: _Source, sampler: Sampler, day_zone: tzinfo) -> tuple[Request
         return request, expect_for(request, day_zone=day_zone)
     request = stamp(template)
     shape = ExpectShape.of(request, day_zone=day_zone)
-    source.templates.append((template, shape))
+    source.templates.append(_Copies(template, shape))
     return request, shape.expect

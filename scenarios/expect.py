@@ -7,10 +7,9 @@ the destination's auth check. A sequence adds what the contract says about state
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
-from operator import itemgetter
 from typing import Any
 
 from reference_impl.rules import (
@@ -71,41 +70,45 @@ class ExpectShape:
 
     A stamped copy (`scenarios.stamping`) has the same fields and timestamp as its template,
     and a new contact number and ids: the rules' verdict on one copy holds for every copy,
-    except for the contact and description, read from each copy where the rules found them.
+    except for the contact and description, found in each copy where the rules found them.
     """
 
     expect: Expect
-    #: Reads the email from a copy's payload where the rules found it; None for a rejection.
-    email_of: Callable[[Any], Any] | None
-    #: Reads the description the same way; None for a rejection or the standard text.
-    description_of: Callable[[Any], Any] | None = None
+    #: Where the rules found the email (`traits.email`); None for a rejection.
+    email_at: str | None
+    #: Where they found the description; None for a rejection or the standard text.
+    description_at: str | None
 
     @classmethod
     def of(cls, request: Request, *, day_zone: tzinfo = UTC) -> ExpectShape:
         """The rules' answer to `request`, and where its contact comes from."""
         verdict = _verdict(request, day_zone)
         if not isinstance(verdict, Accepted):
-            return cls(_rejection(verdict), None)
+            return cls(_rejection(verdict), None, None)
         expect = _acceptance(verdict, "created", verdict.description, verdict.description_source)
         source = verdict.description_source
-        description_of = None if source == "standard" else _getter(source)
-        return cls(expect, _getter(verdict.email_field), description_of)
+        return cls(expect, verdict.email_field, None if source == "standard" else source)
 
     def expect_for(self, request: Request) -> Expect:
         """The answer to a copy of the request this shape came from."""
-        expect = self.expect
-        if self.email_of is None:
-            return expect
+        if self.email_at is None:
+            return self.expect
         payload = request.payload
-        description = expect.description
-        if self.description_of is not None:
-            description = self.description_of(payload)
+        description = None
+        if self.description_at is not None:
+            description = _read(payload, self.description_at)
+        return self.expect_with(_read(payload, self.email_at), description)
+
+    def expect_with(self, email: Any, description: Any = None) -> Expect:
+        """The answer to a copy whose email is `email`, and whose description is `description`
+        (None: the same as this shape's). Meant for an accepted shape (`email_at` is set)."""
+        expect = self.expect
         return Expect(
             200,
             "created",
-            contact_key_of(self.email_of(payload)),
+            contact_key_of(email),
             expect.day,
-            description,
+            expect.description if description is None else description,
             expect.description_source,
             False,
             None,
@@ -113,20 +116,12 @@ class ExpectShape:
         )
 
 
-def _getter(place: str) -> Callable[[Any], Any]:
-    """`payload -> payload[a][b]` for the place `a.b`."""
-    keys = place.split(".")
-    if len(keys) == 1:
-        return itemgetter(keys[0])
-    first, *rest = keys
-
-    def get(payload: Any) -> Any:
-        value = payload[first]
-        for key in rest:
-            value = value[key]
-        return value
-
-    return get
+def _read(payload: Any, place: str) -> Any:
+    """`payload[a][b]` for the place `a.b`."""
+    value = payload
+    for key in place.split("."):
+        value = value[key]
+    return value
 
 
 class Ledger:

@@ -7,7 +7,7 @@ the expectation knows anything about HTTP clients or servers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
@@ -29,7 +29,11 @@ Outcome = Literal["created", "deduplicated", "rejected"]
 
 @dataclass(frozen=True, init=False)
 class Request:
-    """One POST of a Segment message to the destination."""
+    """One POST of a Segment message to the destination.
+
+    A request made by `encoded` holds its payload as JSON bytes and decodes it only when
+    `payload` is first read: bulk traffic is mostly sent or written, not looked into.
+    """
 
     payload: Any = None
     #: Raw bytes sent instead of `payload` (bodies that are not JSON, empty or oversized).
@@ -52,11 +56,38 @@ class Request:
         }
         object.__setattr__(self, "__dict__", state)
 
+    @classmethod
+    def encoded(
+        cls, body: bytes, content_type: str | None = "application/json", auth: Auth = "basic"
+    ) -> Request:
+        """A request whose payload is `body`, JSON as `orjson.dumps` writes it (not checked)."""
+        request = object.__new__(cls)
+        state = {"_encoded": body, "raw_body": None, "content_type": content_type, "auth": auth}
+        object.__setattr__(request, "__dict__", state)
+        return request
+
+    if not TYPE_CHECKING:  # for mypy, `payload` is the field above and nothing else is here
+
+        def __getattr__(self, name: str) -> Any:
+            """The payload of an `encoded` request, decoded when first read. From then on the
+            body is encoded from it again, so a change made to the payload is sent."""
+            state = self.__dict__
+            if name != "payload" or "_encoded" not in state:
+                raise AttributeError(name)
+            payload = state["payload"] = orjson.loads(state.pop("_encoded"))
+            return payload
+
     def body(self) -> bytes:
         """The exact bytes to send."""
         if self.raw_body is not None:
             return self.raw_body
-        return orjson.dumps(self.payload)
+        encoded = self.__dict__.get("_encoded")
+        return orjson.dumps(self.payload) if encoded is None else encoded
+
+    def payload_for_json(self) -> Any:
+        """The payload for `orjson.dumps`: one not decoded yet goes in as its own bytes."""
+        encoded = self.__dict__.get("_encoded")
+        return self.payload if encoded is None else orjson.Fragment(encoded)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view; a raw body is given as text (bytes that are not UTF-8 are escaped)."""
@@ -64,6 +95,11 @@ class Request:
         if self.raw_body is not None:
             view["raw_body"] = self.raw_body.decode("utf-8", errors="backslashreplace")
         return view
+
+
+# The default's class attribute would hide `__getattr__` from a request made by `encoded`; the
+# default stays the field's (and `__init__`'s).
+del Request.payload
 
 
 @dataclass(frozen=True, init=False)
@@ -152,13 +188,17 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """The generator's JSON Lines record: `{"scenario", "expect", "payload"}`."""
+        return self._record(self.request.payload)
+
+    def to_json(self) -> bytes:
+        """The JSON Lines record as bytes, the same as `orjson.dumps(to_dict())`, without
+        decoding a payload that is still encoded (`Request.encoded`)."""
+        return orjson.dumps(self._record(self.request.payload_for_json()))
+
+    def _record(self, payload: Any) -> dict[str, Any]:
         scenario = {"id": self.id, "family": self.family, "summary": self.summary}
         scenario.update(self.request.to_dict())
-        return {
-            "scenario": scenario,
-            "expect": self.expect.to_dict(),
-            "payload": self.request.payload,
-        }
+        return {"scenario": scenario, "expect": self.expect.to_dict(), "payload": payload}
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import orjson
 
@@ -19,7 +20,15 @@ from scenarios.model import Auth, Request
 from scenarios.sampler import Sampler
 from scenarios.variant import Variant
 
-__all__ = ["MarkingSampler", "StampingFallback", "Template", "make_template", "stamp"]
+__all__ = [
+    "Field",
+    "MarkingSampler",
+    "StampingFallback",
+    "Template",
+    "fill",
+    "make_template",
+    "stamp",
+]
 
 #: `{~<kind><length>_<serial>~}`: the kind's case survives `.upper()`/`.title()` of the text
 #: around it and says the case of the value; the same serial gets the same value in one copy.
@@ -114,6 +123,53 @@ class Template:
     decoded: bool
     content_type: str | None
     auth: Auth
+    #: The serial of each distinct hole's marker, in the makers' order.
+    serials: tuple[int, ...]
+    #: The body as built, markers and all, decoded (None when it is not JSON): where `field`
+    #: finds the holes of one value.
+    marked: Any
+
+    def field(self, place: str) -> Field | None:
+        """The text at `place` (`a.b`) of the body, cut at its holes; None if no text is there."""
+        value = self.marked
+        for key in place.split("."):
+            if type(value) is not dict or key not in value:
+                return None
+            value = value[key]
+        if type(value) is not str:
+            return None
+        pieces: list[str] = []
+        holes: list[tuple[int, bool]] = []
+        start = 0
+        for match in _MARKER.finditer(value):
+            pieces.append(value[start : match.start()])
+            holes.append((self.serials.index(int(match.group(3))), match.group(1).isupper()))
+            start = match.end()
+        pieces.append(value[start:])
+        return Field(tuple(pieces), tuple(holes))
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One text of a template's body cut at its holes, so that a copy's text is made from the
+    copy's values (`fill`) without decoding the copy."""
+
+    #: Literal, hole, literal, ... as in `Template.pieces`, the holes left out.
+    pieces: tuple[str, ...]
+    #: Each hole's distinct hole (an index into a copy's values), and whether it is in capitals.
+    holes: tuple[tuple[int, bool], ...]
+
+    def fill(self, values: list[str]) -> str:
+        """The text in a copy whose distinct holes got `values`."""
+        pieces = self.pieces
+        if not self.holes:
+            return pieces[0]
+        parts = [pieces[0]]
+        for (number, in_capitals), piece in zip(self.holes, pieces[1:], strict=True):
+            value = values[number]
+            parts.append(value.upper() if in_capitals else value)
+            parts.append(piece)
+        return "".join(parts)
 
 
 def make_template(variant: Variant, sampler: Sampler) -> Template | None:
@@ -168,6 +224,8 @@ def make_template(variant: Variant, sampler: Sampler) -> Template | None:
         decoded=request.raw_body is None or _is_json(request.raw_body),
         content_type=request.content_type,
         auth=request.auth,
+        serials=tuple(numbers),
+        marked=_decoded(text),
     )
 
 
@@ -179,11 +237,25 @@ def _is_json(body: bytes) -> bool:
     return True
 
 
+def _decoded(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
 def stamp(template: Template) -> Request:
     """A new request from `template`: every hole filled with a fresh value of its run."""
-    values = [make() for make in template.makers]
+    return fill(template)[0]
+
+
+def fill(template: Template) -> tuple[Request, list[str]]:
+    """A new request from `template`, and the fresh value of each distinct hole in it (what a
+    `Field` of the template needs to make the copy's text). The payload stays encoded."""
+    made = [make() for make in template.makers]
+    values = made
     if template.capitals:
-        values.extend([values[number].upper() for number in template.capitals])
+        values = made + [made[number].upper() for number in template.capitals]
     if template.order is not None:
         values = [values[number] for number in template.order]
     body = list(template.pieces)
@@ -191,5 +263,5 @@ def stamp(template: Template) -> Request:
     text = "".join(body)
     if template.raw:
         payload = orjson.loads(text) if template.decoded else None
-        return Request(payload, text.encode(), template.content_type, template.auth)
-    return Request(orjson.loads(text), None, template.content_type, template.auth)
+        return Request(payload, text.encode(), template.content_type, template.auth), made
+    return Request.encoded(text.encode(), template.content_type, template.auth), made

@@ -7,6 +7,7 @@ import inspect
 import pickle
 from typing import Any
 
+import orjson
 import pytest
 
 from scenarios import Expect, Request, Scenario
@@ -127,3 +128,44 @@ def test_scenario_view_is_the_generator_record() -> None:
         },
         "payload": None,
     }
+
+
+ENCODED_BODY = orjson.dumps(
+    {"type": "identify", "traits": {"email": "ann@example.com"}, "timestamp": "2026-03-01T10:00Z"}
+)
+
+
+def test_an_encoded_request_sends_its_bytes_and_reads_as_their_payload() -> None:
+    encoded = Request.encoded(ENCODED_BODY, auth="bearer")
+    assert encoded.body() is ENCODED_BODY
+    assert encoded == Request(orjson.loads(ENCODED_BODY), auth="bearer")
+    assert encoded.payload["traits"]["email"] == "ann@example.com"
+    assert encoded.body() == ENCODED_BODY
+
+
+def test_a_change_to_an_encoded_requests_payload_is_sent() -> None:
+    encoded = Request.encoded(ENCODED_BODY)
+    encoded.payload["traits"]["email"] = "bob@example.com"
+    assert orjson.loads(encoded.body())["traits"]["email"] == "bob@example.com"
+
+
+def test_an_encoded_request_pickles_and_replaces_as_its_payload() -> None:
+    encoded = Request.encoded(ENCODED_BODY, content_type="text/plain")
+    copied = pickle.loads(pickle.dumps(encoded))
+    assert copied.body() == ENCODED_BODY
+    assert copied == Request(orjson.loads(ENCODED_BODY), content_type="text/plain")
+    assert dataclasses.replace(encoded, auth="none").payload == orjson.loads(ENCODED_BODY)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Request.encoded(ENCODED_BODY),
+        Request(orjson.loads(ENCODED_BODY)),
+        Request(None, b"\xff{not json", "text/plain", "wrong"),
+    ],
+    ids=["encoded", "decoded", "raw"],
+)
+def test_the_record_as_bytes_is_the_record_dumped(request_: Request) -> None:
+    scenario = Scenario("recommended/with-page-url#1", "recommended", request_, EXPECTS["created"])
+    assert scenario.to_json() == orjson.dumps(scenario.to_dict())

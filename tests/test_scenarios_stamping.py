@@ -14,7 +14,7 @@ from scenarios.families import VARIANTS
 from scenarios.model import Request
 from scenarios.pools import make_pools
 from scenarios.sampler import Sampler
-from scenarios.stamping import StampingFallback, make_template, stamp
+from scenarios.stamping import Field, StampingFallback, fill, make_template, stamp
 from scenarios.variant import Variant
 
 COPIES = 6
@@ -145,3 +145,29 @@ def test_no_variant_of_bulk_traffic_falls_back_to_full_builds() -> None:
         warnings.simplefilter("error", StampingFallback)
         produced = sum(1 for _ in generate(count, seed=5, mix=dict.fromkeys(FAMILIES, 1)))
     assert produced == count
+
+
+def test_a_field_of_the_template_is_the_copys_text(sampler: Sampler) -> None:
+    def shouting(built: Sampler) -> Request:
+        message_id, email = built.uuid4(), built.person().email
+        return Request(
+            {
+                "type": "identify",
+                "messageId": message_id,
+                "traits": {"email": email.upper()},
+                "page": {"url": f"https://example.com/{message_id}/{email}/{message_id}?q=%25"},
+                "context": {"ip": "203.0.113.9"},
+            }
+        )
+
+    template = make_template(Variant("edge/shouting", "shouting", shouting), sampler)
+    assert template is not None
+    email, url = template.field("traits.email"), template.field("page.url")
+    assert email is not None and url is not None
+    assert template.field("context.ip") == Field(("203.0.113.9",), ())
+    assert template.field("context.missing") is None
+    assert template.field("context") is None  # not text
+    for _ in range(3):
+        copy, values = fill(template)
+        assert email.fill(values) == copy.payload["traits"]["email"]
+        assert url.fill(values) == copy.payload["page"]["url"]

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
-import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -105,7 +104,7 @@ def _output(path: Path | None) -> Iterator[BinaryIO]:
 
 def _record(scenario: Scenario) -> bytes:
     """The JSON Lines record of a scenario: `{"scenario", "expect", "payload"}`."""
-    return orjson.dumps(scenario.to_dict())
+    return scenario.to_json()
 
 
 def _body(scenario: Scenario) -> bytes:
