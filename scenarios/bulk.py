@@ -108,10 +108,16 @@ class _Copies:
     def __init__(self, template: Template, shape: ExpectShape) -> None:
         self.template = template
         self.shape = shape
-        self.email = None if shape.email_at is None else template.field(shape.email_at)
-        self.description = None
+        email = None if shape.email_at is None else template.field(shape.email_at)
+        description = None
         if shape.description_at is not None:
-            self.description = template.field(shape.description_at)
+            description = template.field(shape.description_at)
+            if description is None:  # not text in the template: each copy is read instead
+                email = None
+        #: Where each copy's email and description are made from its values; None for the
+        #: email when a copy's answer is read from the decoded copy (or is a rejection).
+        self.email = email
+        self.description = description
 
     def make(self) -> tuple[Request, Expect]:
         """A new copy and its answer."""
@@ -119,7 +125,7 @@ class _Copies:
         shape = self.shape
         if shape.email_at is None:  # a rejection: the same for every copy
             return request, shape.expect
-        if self.email is None or (shape.description_at is not None and self.description is None):
+        if self.email is None:
             return request, shape.expect_for(request)  # not text in the template: read the copy
         description = None if self.description is None else self.description.fill(values)
         return request, shape.expect_with(self.email.fill(values), description)

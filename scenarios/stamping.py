@@ -138,15 +138,8 @@ class Template:
             value = value[key]
         if type(value) is not str:
             return None
-        pieces: list[str] = []
-        holes: list[tuple[int, bool]] = []
-        start = 0
-        for match in _MARKER.finditer(value):
-            pieces.append(value[start : match.start()])
-            holes.append((self.serials.index(int(match.group(3))), match.group(1).isupper()))
-            start = match.end()
-        pieces.append(value[start:])
-        return Field(tuple(pieces), tuple(holes))
+        literals, holes = _cut(value, {serial: n for n, serial in enumerate(self.serials)})
+        return Field(tuple(literals), tuple(holes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +183,8 @@ def make_template(variant: Variant, sampler: Sampler) -> Template | None:
     payload = request.payload
     if isinstance(payload, dict) and _OPENING in str(payload.get("timestamp")):
         return None
-    numbers: dict[int, int] = {}
+    numbers: dict[int, int] = {}  # each marker's serial -> its distinct hole
     makers: list[_Maker] = []
-    holes: list[tuple[int, int, int, bool]] = []  # start, end, distinct hole, in capitals
     for match in _MARKER.finditer(text):
         kind, length, serial = match.group(1), int(match.group(2) or 0), int(match.group(3))
         maker = _maker(sampler, kind.lower(), length)
@@ -201,47 +193,51 @@ def make_template(variant: Variant, sampler: Sampler) -> Template | None:
         if serial not in numbers:
             numbers[serial] = len(makers)
             makers.append(maker)
-        holes.append((match.start(), match.end(), numbers[serial], kind.isupper()))
+    literals, holes = _cut(text, numbers)
     capitals: list[int] = []
     order: list[int] = []
-    pieces: list[str] = []
-    start = 0
-    for hole_start, hole_end, number, in_capitals in holes:
+    pieces = [literals[0]]
+    for (number, in_capitals), literal in zip(holes, literals[1:], strict=True):
         if in_capitals:  # numbered after the makers' values
             capitals.append(number)
             number = len(makers) + len(capitals) - 1
         order.append(number)
-        pieces.append(text[start:hole_start])
-        pieces.append("")
-        start = hole_end
-    pieces.append(text[start:])
+        pieces.extend(("", literal))
+    marked, decoded = _decoded(text)
     return Template(
         pieces=tuple(pieces),
         makers=tuple(makers),
         capitals=tuple(capitals),
         order=None if order == list(range(len(makers))) else tuple(order),
         raw=request.raw_body is not None,
-        decoded=request.raw_body is None or _is_json(request.raw_body),
+        decoded=decoded,
         content_type=request.content_type,
         auth=request.auth,
         serials=tuple(numbers),
-        marked=_decoded(text),
+        marked=marked,
     )
 
 
-def _is_json(body: bytes) -> bool:
-    try:
-        orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return False
-    return True
+def _cut(text: str, numbers: dict[int, int]) -> tuple[list[str], list[tuple[int, bool]]]:
+    """`text` cut at its markers: the literal text around them, and each marker's distinct hole
+    (`numbers` maps a marker's serial to it) and whether it is in capitals."""
+    literals: list[str] = []
+    holes: list[tuple[int, bool]] = []
+    start = 0
+    for match in _MARKER.finditer(text):
+        literals.append(text[start : match.start()])
+        holes.append((numbers[int(match.group(3))], match.group(1).isupper()))
+        start = match.end()
+    literals.append(text[start:])
+    return literals, holes
 
 
-def _decoded(text: str) -> Any:
+def _decoded(text: str) -> tuple[Any, bool]:
+    """`text` decoded, and whether it is JSON (the body a copy is sent as is `text` stamped)."""
     try:
-        return orjson.loads(text)
+        return orjson.loads(text), True
     except orjson.JSONDecodeError:
-        return None
+        return None, False
 
 
 def stamp(template: Template) -> Request:
