@@ -451,10 +451,10 @@ def _explained(judge: _Judge, number: int, payload: Any, *, full: bool) -> LineR
     schema_errors: tuple[SchemaIssue, ...] = ()
     fit = None
     if full:
-        shown = _shown_errors(list(judge.accepted.iter_errors(payload)), verdict)
-        schema_errors = tuple(_issue(error) for error in shown)
+        shown = judge.apart.failures(payload, verdict)
+        schema_errors = tuple(failure.issue for failure in shown)
         if isinstance(payload, dict):
-            fit = judge.closest_format(payload, shown)
+            fit = judge.closest_format(payload, {failure.key for failure in shown})
     if isinstance(verdict, Accepted):
         # The schema and the rules disagree: a bug in one of them, said plainly.
         reason = "schema-only rejection"
@@ -472,28 +472,31 @@ def _explained(judge: _Judge, number: int, payload: Any, *, full: bool) -> LineR
     )
 
 
-def _shown_errors(
-    raw_errors: list[jsonschema_rs.ValidationError], verdict: Accepted | Rejected
-) -> list[jsonschema_rs.ValidationError]:
-    """The failed keywords worth showing. The schema's one `anyOf` is the email places, in
-    `EMAIL_PLACES` order: of it, only the branch of the place the rules looked at is shown, and
-    the `anyOf` itself when the rules found no email at all."""
-    rules_errors = verdict.errors if isinstance(verdict, Rejected) else ()
-    email_error = next((issue for issue in rules_errors if issue.field in EMAIL_PLACES), None)
-    shown: list[jsonschema_rs.ValidationError] = []
-    for error in raw_errors:
-        kind = error.kind
-        if isinstance(kind, _AnyOf) and email_error and email_error.code != "missing":
-            shown.extend(kind.context[EMAIL_PLACES.index(email_error.field)])
-        else:
-            shown.append(error)
-    return shown
+class _Failure(NamedTuple):
+    """One failed keyword worth showing: what it is about (`_key`) and how it is shown."""
+
+    key: tuple[Any, ...]
+    issue: SchemaIssue
+
+
+def _failure(error: jsonschema_rs.ValidationError) -> _Failure:
+    return _Failure(_key(error), _issue(error))
+
+
+def _email_place_looked_at(verdict: Accepted | Rejected) -> int | None:
+    """Which of `EMAIL_PLACES` the rules found an email at and refused (its index), or None
+    when they refused none there (no email at all, or only other fields)."""
+    issues = verdict.errors if isinstance(verdict, Rejected) else ()
+    first = next((issue for issue in issues if issue.field in EMAIL_PLACES), None)
+    if first is None or first.code == "missing":
+        return None
+    return EMAIL_PLACES.index(first.field)
 
 
 def _issue(error: jsonschema_rs.ValidationError) -> SchemaIssue:
     path = [str(part) for part in error.instance_path]
     kind = type(error.kind).__name__
-    if kind == "AnyOf":  # the email places: see `_shown_errors`
+    if kind == "AnyOf":  # the email places: see `_AcceptedApart.failures`
         return SchemaIssue("traits.email", _rule(error), _NO_EMAIL)
     if isinstance(error.kind, _Required):  # name the missing field, not the object lacking it
         path.append(str(error.kind.property))
@@ -533,6 +536,8 @@ class _Judge:
     """
 
     accepted: jsonschema_rs.Validator
+    #: The accepted schema in two parts, to explain a rejection.
+    apart: _AcceptedApart
     formats: tuple[tuple[str, str, jsonschema_rs.Validator, _Paths], ...]
     #: Each format's whole schema (the accepted one and the shape), by name.
     whole: dict[str, jsonschema_rs.Validator]
@@ -554,25 +559,24 @@ class _Judge:
                 return True, self.matched[name]
         return self.accepted.is_valid(payload), None
 
-    def closest_format(
-        self, payload: dict[str, Any], reported: list[jsonschema_rs.ValidationError]
-    ) -> FormatFit:
-        """The format with the fewest parts missing beyond the `reported` failures of
-        `nat-accepted.json`; of equally close ones, the most specific (`FORMAT_SCHEMAS` order)."""
+    def closest_format(self, payload: dict[str, Any], known: set[tuple[Any, ...]]) -> FormatFit:
+        """The format with the fewest parts missing beyond the failures of `nat-accepted.json`
+        already shown (their `known` keys); of equally close ones, the most specific
+        (`FORMAT_SCHEMAS` order)."""
         for name, _, shape, required in self.formats:
             if _holds_all(payload, required) and shape.is_valid(payload):
                 return self.nearly[name]  # nothing missing: none can be closer
-        known = {_key(error) for error in reported}
-        # A format cannot miss fewer parts than the required fields the payload lacks: the
-        # formats are tried from the fewest such, until none left can be closer than the best.
+        # A format misses at least the required fields the payload lacks beyond those already
+        # known, and each is one of its failures: a format whose (fewest missing, fewest
+        # failures, order) cannot beat the best found is not asked.
         bounds = sorted(
             (_fewest_missing(payload, required, known), order)
             for order, (_, _, _, required) in enumerate(self.formats)
         )
         best: tuple[int, int, int, list[jsonschema_rs.ValidationError]] | None = None
         for bound, order in bounds:
-            if best is not None and bound > best[0]:
-                break
+            if best is not None and (bound, bound, order) >= best[:3]:
+                continue
             own = [
                 error
                 for error in self.formats[order][2].iter_errors(payload)
@@ -584,6 +588,37 @@ class _Judge:
         assert best is not None  # there is always a format to try
         name, title, _, _ = self.formats[best[2]]
         return FormatFit(name, title, False, tuple(_issue(error) for error in best[3]))
+
+
+@dataclass(frozen=True)
+class _AcceptedApart:
+    """`nat-accepted.json` asked in two parts to explain a rejection: the schema without its
+    `anyOf` of email places, and the places. A failed `anyOf` brings every place's errors, each
+    holding the payload, at several times the cost of all the other keywords together; only the
+    place the rules looked at is shown, so only that place is asked for its errors."""
+
+    #: The accepted schema without its `anyOf` (its other failures are located as in the whole).
+    rest: jsonschema_rs.Validator
+    #: Valid when some place holds a valid email: the `anyOf` itself.
+    any_place: jsonschema_rs.Validator
+    #: Each place (`EMAIL_PLACES` order), referred to where the whole schema has it (`#/anyOf/i`).
+    places: tuple[jsonschema_rs.Validator, ...]
+    #: The `anyOf`'s own failure, shown when the rules found no email to refuse.
+    no_email: _Failure
+
+    def failures(self, payload: Any, verdict: Accepted | Rejected) -> list[_Failure]:
+        """The failed keywords of `nat-accepted.json` worth showing, in the schema's order: of
+        the email places, only the place the rules refused, or the `anyOf` itself when the
+        rules found no email at all."""
+        shown = [_failure(error) for error in self.rest.iter_errors(payload)]
+        if self.any_place.is_valid(payload):
+            return shown
+        place = _email_place_looked_at(verdict)
+        if place is None:
+            shown.append(self.no_email)
+        else:
+            shown.extend(_failure(error) for error in self.places[place].iter_errors(payload))
+        return shown
 
 
 def _fewest_missing(payload: dict[str, Any], required: _Paths, known: set[tuple[Any, ...]]) -> int:
@@ -616,12 +651,31 @@ def _judge() -> _Judge:
     documents = {name: load_schema(name) for name in SCHEMA_NAMES}
     registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in documents.values()])
     accepted = jsonschema_rs.validator_for(documents[ACCEPTED], validate_formats=True)
+    apart = _accepted_apart(accepted, documents[ACCEPTED], registry)
     formats = []
     for name in FORMAT_SCHEMAS:
         shape = _shape_of(documents[name])
         formats.append((name, shape["title"], _compile(shape, registry), _required_paths(shape)))
     whole = {name: _compile(documents[name], registry) for name in FORMAT_SCHEMAS}
-    return _Judge(accepted, tuple(formats), whole)
+    return _Judge(accepted, apart, tuple(formats), whole)
+
+
+def _accepted_apart(
+    accepted: jsonschema_rs.Validator, document: dict[str, Any], registry: jsonschema_rs.Registry
+) -> _AcceptedApart:
+    rest = jsonschema_rs.validator_for(
+        {key: value for key, value in document.items() if key != "anyOf"}, validate_formats=True
+    )
+    places = [{"$ref": f"{document['$id']}#/anyOf/{index}"} for index in range(len(EMAIL_PLACES))]
+    no_email = next(
+        _failure(error) for error in accepted.iter_errors({}) if isinstance(error.kind, _AnyOf)
+    )
+    return _AcceptedApart(
+        rest,
+        _compile({"anyOf": places}, registry),
+        tuple(_compile(place, registry) for place in places),
+        no_email,
+    )
 
 
 #: The fields a shape requires: its own top-level keys, then each required object's keys.

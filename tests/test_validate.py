@@ -24,6 +24,7 @@ from harness.validate import (
     FORMAT_SCHEMAS,
     FormatFit,
     LineResult,
+    SchemaIssue,
     ValidationSummary,
     validate_lines,
 )
@@ -501,17 +502,38 @@ def test_the_whole_format_schemas_agree_for_any_identify_like_payload(payload: A
     assert _verdict_and_format_found(payload) == _verdict_then_format(payload)
 
 
+def _shown_by_the_whole_schema(payload: Any) -> list[jsonschema_rs.ValidationError]:
+    """The failed keywords of `nat-accepted.json` worth showing, as the definition says: every
+    failure of the whole schema in its order, with its one `anyOf` (the email places, in
+    `EMAIL_PLACES` order) replaced by the errors of the place the rules refused, and kept whole
+    when the rules found no email at all."""
+    from harness.validate import _judge
+
+    rules_errors = getattr(evaluate(payload), "errors", ())
+    email_error = next((issue for issue in rules_errors if issue.field in EMAIL_PLACES), None)
+    refused = None
+    if email_error is not None and email_error.code != "missing":
+        refused = EMAIL_PLACES.index(email_error.field)
+    shown: list[jsonschema_rs.ValidationError] = []
+    for error in _judge().accepted.iter_errors(payload):
+        kind = error.kind
+        if isinstance(kind, jsonschema_rs.ValidationErrorKind.AnyOf) and refused is not None:
+            shown.extend(kind.context[refused])
+        else:
+            shown.append(error)
+    return shown
+
+
 def _closest_by_trying_every_format(payload: dict[str, Any]) -> FormatFit:
     """The closest format as the definition says: every format's failures beyond the accepted
     schema's, the fewest missing parts first, then the fewest failures, then the most specific."""
-    from harness.validate import _issue, _judge, _key, _shown_errors
+    from harness.validate import _issue, _judge, _key
 
     judge = _judge()
     for name, title, shape, _ in judge.formats:
         if shape.is_valid(payload):
             return FormatFit(name, title, False)
-    reported = _shown_errors(list(judge.accepted.iter_errors(payload)), evaluate(payload))
-    known = {_key(error) for error in reported}
+    known = {_key(error) for error in _shown_by_the_whole_schema(payload)}
     ranked = []
     for order, (name, title, shape, _) in enumerate(judge.formats):
         own = [error for error in shape.iter_errors(payload) if _key(error) not in known]
@@ -525,25 +547,64 @@ def _closest_by_trying_every_format(payload: dict[str, Any]) -> FormatFit:
 
 
 def _closest_found(payload: dict[str, Any]) -> FormatFit | None:
-    from harness.validate import _judge, _shown_errors
+    from harness.validate import _judge, _key
 
-    judge = _judge()
-    reported = _shown_errors(list(judge.accepted.iter_errors(payload)), evaluate(payload))
-    return judge.closest_format(payload, reported)
+    known = {_key(error) for error in _shown_by_the_whole_schema(payload)}
+    return _judge().closest_format(payload, known)
 
 
-def test_the_closest_format_tries_only_the_formats_that_could_be_closest() -> None:
-    """`closest_format` skips a format that lacks more required fields than the best found has
-    parts missing; trying every format is its oracle, on every rejected payload we have."""
+def _rejected_payloads() -> list[Any]:
+    """Every rejected payload we have: the catalogue's, the generator's and Segment's corpus."""
     from harness.validate import _judge
     from tests.test_rules_agree_with_schema import _corpus_lines, _generated_bodies
 
     corpus = [param.values[0] for param in _corpus_lines()]
-    rejected = [
-        payload
-        for payload in [*_generated_bodies(), *corpus]
-        if isinstance(payload, dict) and not _judge().accepted.is_valid(payload)
-    ]
+    payloads = [*_generated_bodies(), *corpus, [], "identify", None, {}]
+    return [payload for payload in payloads if not _judge().accepted.is_valid(payload)]
+
+
+def _failures_asked_apart(payload: Any) -> list[tuple[tuple[Any, ...], SchemaIssue]]:
+    from harness.validate import _judge
+
+    return [tuple(failure) for failure in _judge().apart.failures(payload, evaluate(payload))]
+
+
+def _failures_of_the_whole_schema(payload: Any) -> list[tuple[tuple[Any, ...], SchemaIssue]]:
+    from harness.validate import _issue, _key
+
+    return [(_key(error), _issue(error)) for error in _shown_by_the_whole_schema(payload)]
+
+
+def test_the_accepted_schema_asked_apart_shows_what_the_whole_schema_does() -> None:
+    """The failures shown for a rejection come from the schema without its email places, and
+    from the one place the rules refused: the same, in the same order, as the whole schema's
+    failures with its `anyOf` cut down to that place."""
+    from harness.validate import _email_place_looked_at
+
+    rejected = _rejected_payloads()
+    assert len(rejected) > 100
+    for payload in rejected:
+        assert _failures_asked_apart(payload) == _failures_of_the_whole_schema(payload), payload
+    refused_places = {_email_place_looked_at(evaluate(payload)) for payload in rejected}
+    assert refused_places == {None, 0, 1, 2}, "each email place is refused by some payload"
+
+
+@given(identify_like())
+@settings(max_examples=300)
+def test_the_accepted_schema_asked_apart_agrees_for_any_identify_like_payload(
+    payload: Any,
+) -> None:
+    from harness.validate import _judge
+
+    if not _judge().accepted.is_valid(payload):
+        assert _failures_asked_apart(payload) == _failures_of_the_whole_schema(payload)
+
+
+def test_the_closest_format_tries_only_the_formats_that_could_be_closest() -> None:
+    """`closest_format` skips a format that cannot beat the best found (it lacks more required
+    fields than the best has parts missing, or as many and comes later with no fewer failures);
+    trying every format is its oracle, on every rejected payload we have."""
+    rejected = [payload for payload in _rejected_payloads() if isinstance(payload, dict)]
     assert len(rejected) > 100
     for payload in rejected:
         assert _closest_found(payload) == _closest_by_trying_every_format(payload), payload
