@@ -48,6 +48,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any, Literal, NamedTuple, get_args
+from urllib.parse import urljoin
 
 import jsonschema_rs
 import orjson
@@ -656,7 +657,10 @@ def _judge() -> _Judge:
     for name in FORMAT_SCHEMAS:
         shape = _shape_of(documents[name])
         formats.append((name, shape["title"], _compile(shape, registry), _required_paths(shape)))
-    whole = {name: _compile(documents[name], registry) for name in FORMAT_SCHEMAS}
+    whole = {
+        name: _compile(_checked_once(documents[name], documents[ACCEPTED]), registry)
+        for name in FORMAT_SCHEMAS
+    }
     return _Judge(accepted, apart, tuple(formats), whole)
 
 
@@ -714,6 +718,29 @@ def _shape_of(format_schema: dict[str, Any]) -> dict[str, Any]:
     if rest:
         shape["allOf"] = rest
     return shape
+
+
+def _checked_once(format_schema: dict[str, Any], accepted: dict[str, Any]) -> dict[str, Any]:
+    """`format_schema` without the properties that say what `nat-accepted.json`, which it
+    includes, already says of the same field (`type`, `timestamp`): the same verdict, without
+    checking those fields twice. Unchanged when its keywords could read what is left out."""
+    includes = {"$ref": f"{ACCEPTED}.json"} in format_schema.get("allOf", ())
+    if not includes or "unevaluatedProperties" in format_schema:
+        return format_schema
+
+    def target(document: dict[str, Any], subschema: Any) -> Any:
+        if isinstance(subschema, dict) and set(subschema) == {"$ref"}:
+            return urljoin(document["$id"], subschema["$ref"])
+        return subschema
+
+    inherited = accepted.get("properties", {})
+    properties = {
+        key: subschema
+        for key, subschema in format_schema.get("properties", {}).items()
+        if key not in inherited
+        or target(format_schema, subschema) != target(accepted, inherited[key])
+    }
+    return {**format_schema, "properties": properties}
 
 
 def _compile(schema: dict[str, Any], registry: jsonschema_rs.Registry) -> jsonschema_rs.Validator:
