@@ -91,7 +91,8 @@ def _ceiling(path: Path) -> float:
     from harness.validate import _judge
     from reference_impl.rules import evaluate
 
-    accepted, apart = _judge().accepted, _judge().apart
+    judge = _judge()
+    accepted, apart = judge.accepted, judge.apart
     loads, not_json = orjson.loads, orjson.JSONDecodeError
     started = time.perf_counter()
     with path.open("rb") as lines:

@@ -710,11 +710,16 @@ def _holds_all(payload: Any, required: _Paths) -> bool:
     return True
 
 
+#: How a format schema includes the accepted one: an entry of its `allOf`.
+_INCLUDES_ACCEPTED = {"$ref": f"{ACCEPTED}.json"}
+#: Keywords that read which properties the same schema names: they rule out leaving one out.
+_READS_PROPERTY_NAMES = frozenset({"additionalProperties", "unevaluatedProperties"})
+
+
 def _shape_of(format_schema: dict[str, Any]) -> dict[str, Any]:
     """The format schema without its `allOf` reference to the accepted schema."""
-    inherited = {"$ref": f"{ACCEPTED}.json"}
     shape = dict(format_schema)
-    rest = [part for part in shape.pop("allOf", []) if part != inherited]
+    rest = [part for part in shape.pop("allOf", []) if part != _INCLUDES_ACCEPTED]
     if rest:
         shape["allOf"] = rest
     return shape
@@ -724,8 +729,8 @@ def _checked_once(format_schema: dict[str, Any], accepted: dict[str, Any]) -> di
     """`format_schema` without the properties that say what `nat-accepted.json`, which it
     includes, already says of the same field (`type`, `timestamp`): the same verdict, without
     checking those fields twice. Unchanged when its keywords could read what is left out."""
-    includes = {"$ref": f"{ACCEPTED}.json"} in format_schema.get("allOf", ())
-    if not includes or "unevaluatedProperties" in format_schema:
+    includes = _INCLUDES_ACCEPTED in format_schema.get("allOf", ())
+    if not includes or not _READS_PROPERTY_NAMES.isdisjoint(format_schema):
         return format_schema
 
     def target(document: dict[str, Any], subschema: Any) -> Any:

@@ -502,6 +502,18 @@ def test_the_whole_format_schemas_agree_for_any_identify_like_payload(payload: A
     assert _verdict_and_format_found(payload) == _verdict_then_format(payload)
 
 
+@pytest.mark.parametrize("keyword", ["additionalProperties", "unevaluatedProperties"])
+def test_a_format_that_reads_its_property_names_keeps_every_property(keyword: str) -> None:
+    """Leaving out a property the accepted schema checks the same way keeps the verdict only
+    while no keyword of the format reads which properties it names."""
+    from harness.validate import _checked_once
+
+    accepted, recommended = load_schema(ACCEPTED), load_schema("nat-recommended")
+    assert set(_checked_once(recommended, accepted)["properties"]) == {"page", "traits"}
+    strict = {**recommended, keyword: False}
+    assert _checked_once(strict, accepted)["properties"] == recommended["properties"]
+
+
 def _shown_by_the_whole_schema(payload: Any) -> list[jsonschema_rs.ValidationError]:
     """The failed keywords of `nat-accepted.json` worth showing, as the definition says: every
     failure of the whole schema in its order, with its one `anyOf` (the email places, in
@@ -566,7 +578,8 @@ def _rejected_payloads() -> list[Any]:
 def _failures_asked_apart(payload: Any) -> list[tuple[tuple[Any, ...], SchemaIssue]]:
     from harness.validate import _judge
 
-    return [tuple(failure) for failure in _judge().apart.failures(payload, evaluate(payload))]
+    failures = _judge().apart.failures(payload, evaluate(payload))
+    return [(failure.key, failure.issue) for failure in failures]
 
 
 def _failures_of_the_whole_schema(payload: Any) -> list[tuple[tuple[Any, ...], SchemaIssue]]:
