@@ -1,4 +1,4 @@
-"""The group commit: events of one event-loop turn share a transaction, never a failure."""
+"""The group commit: events that arrive together share a transaction, never a failure."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from reference_impl import Accepted, Receipt, Store, create_app
+from reference_impl.group_commit import MAX_BATCH
 from tests.conftest import API_KEY
 from tests.helpers import identify
 
@@ -112,3 +113,42 @@ def test_events_recorded_alone_after_a_failed_batch_keep_their_order(tmp_path: P
     assert (first_status, poison_status, last_status) == (200, 500, 200)
     assert (first["outcome"], last["outcome"]) == ("created", "deduplicated")
     assert last["entry_id"] == first["entry_id"]
+
+
+def test_events_arriving_on_consecutive_turns_share_one_commit(tmp_path: Path) -> None:
+    """A batch waits while each event-loop turn brings it more, and commits at the first that
+    brings none: requests a few turns apart are not committed one by one."""
+    store = _PoisonedStore(tmp_path / "nat.db")
+    app = create_app(store, API_KEY)
+
+    async def one_per_turn_then_a_pause() -> None:
+        posts = []
+        for n in range(5):
+            posts.append(asyncio.create_task(_post(app, _body(f"turn-{n}@example.com"))))
+            await asyncio.sleep(0)
+        answers = await asyncio.gather(*posts)
+        assert [status for status, _ in answers] == [200] * 5
+        await _post(app, _body("later@example.com"))
+
+    asyncio.run(one_per_turn_then_a_pause())
+    store.close()
+    assert store.batches == [5, 1]
+
+
+def test_a_batch_stops_waiting_at_its_size_limit(tmp_path: Path) -> None:
+    """Under a steady stream the batch commits once it holds MAX_BATCH, not when the stream ends."""
+    store = _PoisonedStore(tmp_path / "nat.db")
+    app = create_app(store, API_KEY)
+    total = MAX_BATCH + 40
+
+    async def one_per_turn() -> None:
+        posts = []
+        for n in range(total):
+            posts.append(asyncio.create_task(_post(app, _body(f"stream-{n}@example.com"))))
+            await asyncio.sleep(0)
+        await asyncio.gather(*posts)
+
+    asyncio.run(one_per_turn())
+    store.close()
+    assert store.batches[0] == MAX_BATCH
+    assert sum(store.batches) == total
